@@ -1,0 +1,17 @@
+# Turn src/exports.txt into a GNU linker version script: only the listed
+# symbols are global, everything else is local.
+file(STRINGS "${EXPORTS}" lines)
+set(body "PGBACKUP_0 {\n  global:\n")
+foreach(line IN LISTS lines)
+  string(STRIP "${line}" line)
+  if(line STREQUAL "" OR line MATCHES "^#")
+    continue()
+  endif()
+  if(NOT line MATCHES "^pgb_[a-z0-9_]+$")
+    message(FATAL_ERROR "exports.txt: '${line}' is not a pgb_* symbol name")
+  endif()
+  string(APPEND body "    ${line};\n")
+endforeach()
+string(APPEND body "  local:\n    *;\n};\n")
+file(WRITE "${OUTPUT}.tmp" "${body}")
+file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

@@ -1,0 +1,47 @@
+/*
+ * The pgbackup command line: shared declarations of the CLI's files.
+ * The CLI uses only the public API of libpgbackup, like any embedding program.
+ */
+#ifndef PGBACKUP_CLI_H
+#define PGBACKUP_CLI_H
+
+#include <pgbackup/pgbackup.h>
+
+/* Exit codes of ../shared/CLI.md. */
+enum cli_exit {
+    CLI_OK = 0,
+    CLI_FAILED = 1,
+    CLI_USAGE = 2,
+    CLI_DAMAGE = 3,
+    CLI_REFUSED = 4
+};
+
+struct cli {
+    pgb_ctx *ctx;
+    pgb_options *opts;
+    const char *command;
+    char **args; /* positional arguments after the command */
+    int arg_count;
+    int json;    /* --json */
+};
+
+/*
+ * Parse argv into cli->opts (command-line precedence), then take the
+ * environment and the configuration file. Returns CLI_OK, or an exit code after
+ * printing the reason; *done is set when --help or --version was answered.
+ */
+int cli_parse(struct cli *cli, int argc, char **argv, int *done);
+
+/* Print the general help to stdout. */
+void cli_print_help(void);
+
+/* Print "pgbackup: <message>" and the detail, if any, to stderr. */
+void cli_report_error(pgb_ctx *ctx);
+
+/* The exit code for a failed library call, following CLI.md. */
+int cli_exit_code(int status);
+
+/* Commands. Each returns an exit code. */
+int cmd_probe(struct cli *cli);
+
+#endif

@@ -1,0 +1,16 @@
+/*
+ * libpgbackup: the whole public API.
+ */
+#ifndef PGBACKUP_PGBACKUP_H
+#define PGBACKUP_PGBACKUP_H
+
+#include "common.h"
+#include "version.h"
+#include "error.h"
+#include "ctx.h"
+#include "log.h"
+#include "progress.h"
+#include "options.h"
+#include "probe.h"
+
+#endif /* PGBACKUP_PGBACKUP_H */

@@ -1,0 +1,17 @@
+/*
+ * Magic numbers that begin every public handle, so that entry points can tell a
+ * live handle of the right type from a stale or foreign pointer.
+ */
+#ifndef PGB_CORE_HANDLE_H
+#define PGB_CORE_HANDLE_H
+
+#include <stdint.h>
+
+enum pgb_handle_magic {
+    PGB_MAGIC_CTX = 0x50474243,         /* "PGBC" */
+    PGB_MAGIC_OPTIONS = 0x5047424f,     /* "PGBO" */
+    PGB_MAGIC_SERVER_INFO = 0x50474249, /* "PGBI" */
+    PGB_MAGIC_FREED = 0x44454144        /* "DEAD": set on free to catch reuse */
+};
+
+#endif

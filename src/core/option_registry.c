@@ -1,0 +1,208 @@
+#include "core/option_registry.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/text.h"
+
+static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
+static const char *const uri_styles[] = {"host", "path", NULL};
+static const char *const compress_algorithms[] = {"zstd", "lz4", "gzip", "none", NULL};
+
+/* Keep in the order of ../shared/CLI.md; help lines are shown by `pgbackup --help`. */
+const struct pgb_option_spec pgb_option_registry[] = {
+    {"config", PGB_OPTION_PATH, NULL, "FILE", "read options from this INI file", NULL, 0, 0},
+    {"repo", PGB_OPTION_STRING, NULL, "URL",
+     "repository: a path, file:///path, s3://bucket/prefix or sftp://user@host/path", NULL, 0, 0},
+    {"cluster", PGB_OPTION_STRING, "main", "NAME", "cluster name inside the repository", NULL, 0, 0},
+    {"pg", PGB_OPTION_STRING, NULL, "CONNINFO",
+     "libpq connection string; unset parts come from PG* variables and .pgpass", NULL, 0, 0},
+    {"pgdata", PGB_OPTION_PATH, NULL, "DIR", "the cluster's data directory", NULL, 0, 0},
+    {"pg-bindir", PGB_OPTION_PATH, NULL, "DIR",
+     "where the PostgreSQL programs are (default: pg_config --bindir)", NULL, 0, 0},
+    {"passphrase-file", PGB_OPTION_PATH, NULL, "FILE", "repository passphrase (symmetric encryption)",
+     NULL, 0, 0},
+    {"recipient", PGB_OPTION_LIST, NULL, "FILE", "public key that backups are encrypted to (repeatable)",
+     NULL, 0, 0},
+    {"identity", PGB_OPTION_PATH, NULL, "FILE", "private key used to decrypt for restore, verify, drill",
+     NULL, 0, 0},
+    {"writer-key", PGB_OPTION_PATH, NULL, "FILE", "with recipients: the writing host's own key", NULL, 0,
+     0},
+    {"compress", PGB_OPTION_COMPRESS, "zstd:3", "ALGO[:LEVEL]", "zstd, lz4, gzip or none, with a level",
+     compress_algorithms, 0, 0},
+    {"jobs", PGB_OPTION_INTEGER, "1", "N", "parallel workers", NULL, 1, 256},
+    {"json", PGB_OPTION_BOOLEAN, "false", NULL, "machine-readable output on stdout (one JSON document)",
+     NULL, 0, 0},
+    {"progress", PGB_OPTION_BOOLEAN, NULL, NULL, "progress bars (default: on when stderr is a terminal)",
+     NULL, 0, 0},
+    {"log-level", PGB_OPTION_CHOICE, "info", "LEVEL", "error, warning, info or debug", log_levels, 0, 0},
+    {"s3-endpoint", PGB_OPTION_STRING, NULL, "URL", "S3-compatible endpoint", NULL, 0, 0},
+    {"s3-region", PGB_OPTION_STRING, "us-east-1", "NAME", "S3 signing region", NULL, 0, 0},
+    {"s3-uri-style", PGB_OPTION_CHOICE, "host", "host|path", "virtual-hosted or path-style addressing",
+     uri_styles, 0, 0},
+    {"s3-ca-file", PGB_OPTION_PATH, NULL, "FILE", "CA bundle for TLS to S3", NULL, 0, 0},
+    {"s3-no-verify-tls", PGB_OPTION_BOOLEAN, "false", NULL, "skip TLS certificate verification for S3",
+     NULL, 0, 0},
+    {"sftp-key", PGB_OPTION_PATH, NULL, "FILE", "SFTP private key", NULL, 0, 0},
+    {"sftp-known-hosts", PGB_OPTION_PATH, NULL, "FILE", "SFTP known hosts file", NULL, 0, 0},
+};
+
+const size_t pgb_option_registry_size = sizeof(pgb_option_registry) / sizeof(pgb_option_registry[0]);
+
+/* Names match with "-" and "_" alike and in any case, so env and INI spellings work. */
+static int names_match(const char *spec_name, const char *name)
+{
+    for (; *spec_name && *name; spec_name++, name++) {
+        char a = *spec_name, b = *name;
+        if (b == '_')
+            b = '-';
+        if (b >= 'A' && b <= 'Z')
+            b = (char)(b - 'A' + 'a');
+        if (a != b)
+            return 0;
+    }
+    return *spec_name == *name;
+}
+
+const struct pgb_option_spec *pgb_option_spec_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < pgb_option_registry_size; i++)
+        if (names_match(pgb_option_registry[i].name, name))
+            return &pgb_option_registry[i];
+    return NULL;
+}
+
+const char *pgb_option_closest(const char *name)
+{
+    char normal[64];
+    size_t len = strlen(name);
+    if (len >= sizeof(normal))
+        return NULL;
+    for (size_t i = 0; i <= len; i++) {
+        char c = name[i];
+        normal[i] = c == '_' ? '-' : (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    const char *best = NULL;
+    size_t best_distance = 0;
+    for (size_t i = 0; i < pgb_option_registry_size; i++) {
+        size_t d = pgb_text_edit_distance(normal, pgb_option_registry[i].name);
+        if (!best || d < best_distance) {
+            best = pgb_option_registry[i].name;
+            best_distance = d;
+        }
+    }
+    /* Only a near miss is a useful suggestion: a third of the word may differ. */
+    size_t allowed = len / 3 > 2 ? len / 3 : 2;
+    return best_distance <= allowed ? best : NULL;
+}
+
+int pgb_option_parse_bool(const char *value)
+{
+    static const char *const yes[] = {"true", "on", "yes", "1"};
+    static const char *const no[] = {"false", "off", "no", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (pgb_text_equal_nocase(value, yes[i]))
+            return 1;
+        if (pgb_text_equal_nocase(value, no[i]))
+            return 0;
+    }
+    return -1;
+}
+
+static int parse_integer(const char *value, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0')
+        return -1;
+    *out = (int64_t)n;
+    return 0;
+}
+
+static void join_choices(const char *const *choices, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; choices[i] && used < size; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%s", i ? ", " : "", choices[i]);
+}
+
+static int check_compress(const struct pgb_option_spec *spec, const char *value, char *reason,
+                          size_t size)
+{
+    static const int max_level[] = {22, 12, 9, 0}; /* zstd, lz4 (HC), gzip, none */
+    const char *colon = strchr(value, ':');
+    size_t name_len = colon ? (size_t)(colon - value) : strlen(value);
+    for (size_t i = 0; spec->choices[i]; i++) {
+        if (strlen(spec->choices[i]) != name_len || strncmp(spec->choices[i], value, name_len) != 0)
+            continue;
+        if (!colon)
+            return 0;
+        int64_t level;
+        if (parse_integer(colon + 1, &level) != 0 || level < (max_level[i] ? 1 : 0) ||
+            level > max_level[i]) {
+            snprintf(reason, size, "%s takes a level from %d to %d", spec->choices[i],
+                     max_level[i] ? 1 : 0, max_level[i]);
+            return -1;
+        }
+        return 0;
+    }
+    char names[128];
+    join_choices(spec->choices, names, sizeof(names));
+    snprintf(reason, size, "expected ALGORITHM[:LEVEL] with ALGORITHM one of %s", names);
+    return -1;
+}
+
+int pgb_option_check(const struct pgb_option_spec *spec, const char *value, char *reason,
+                     size_t size)
+{
+    if (!value) {
+        snprintf(reason, size, "a value is required");
+        return -1;
+    }
+    switch (spec->type) {
+    case PGB_OPTION_STRING:
+    case PGB_OPTION_PATH:
+    case PGB_OPTION_LIST:
+        if (value[0] == '\0') {
+            snprintf(reason, size, "expected a non-empty %s", spec->value_hint ? spec->value_hint : "value");
+            return -1;
+        }
+        return 0;
+    case PGB_OPTION_INTEGER: {
+        int64_t n;
+        if (parse_integer(value, &n) != 0 || n < spec->min || n > spec->max) {
+            snprintf(reason, size, "expected a whole number from %lld to %lld", (long long)spec->min,
+                     (long long)spec->max);
+            return -1;
+        }
+        return 0;
+    }
+    case PGB_OPTION_BOOLEAN:
+        if (pgb_option_parse_bool(value) < 0) {
+            snprintf(reason, size, "expected true/false, on/off, yes/no or 1/0");
+            return -1;
+        }
+        return 0;
+    case PGB_OPTION_CHOICE:
+        for (size_t i = 0; spec->choices[i]; i++)
+            if (strcmp(spec->choices[i], value) == 0)
+                return 0;
+        {
+            char names[128];
+            join_choices(spec->choices, names, sizeof(names));
+            snprintf(reason, size, "expected one of %s", names);
+        }
+        return -1;
+    case PGB_OPTION_COMPRESS:
+        return check_compress(spec, value, reason, size);
+    default:
+        snprintf(reason, size, "option has an unknown type");
+        return -1;
+    }
+}

@@ -1,0 +1,32 @@
+/*
+ * Opening libpq connections with errors recorded in the context.
+ */
+#ifndef PGB_PG_CONNECTION_H
+#define PGB_PG_CONNECTION_H
+
+#include <libpq-fe.h>
+
+#include <pgbackup/common.h>
+
+enum pgb_pg_mode {
+    PGB_PG_SQL = 0,        /* an ordinary connection */
+    PGB_PG_REPLICATION = 1 /* replication=true: a physical walsender */
+};
+
+/*
+ * Connect with a conninfo string or URI (NULL or "" means environment only);
+ * parts left out come from PG* variables and the password file, as in psql.
+ * On failure records PGB_ECONNECTION naming host and port, and *out is NULL.
+ */
+int pgb_pg_connect(pgb_ctx *ctx, const char *conninfo, int mode, PGconn **out);
+
+/*
+ * Run a query expecting rows (simple protocol, so it also works on replication
+ * connections). Records PGB_ECONNECTION with the server's message on failure.
+ */
+int pgb_pg_query(pgb_ctx *ctx, PGconn *conn, const char *sql, PGresult **out);
+
+/* "host=... port=..." of a connection, for messages; a static-size buffer. */
+void pgb_pg_describe(PGconn *conn, char *out, size_t size);
+
+#endif

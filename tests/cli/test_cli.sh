@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The pgbackup command line's contract (../shared/CLI.md): exit codes, messages,
+# option sources and the probe of a real server.
+#   test_cli.sh PGBACKUP PGFIXTURE
+set -u
+pgbackup=$1 fixture=$2
+passed=0 failed=0
+work=$(mktemp -d "${TMPDIR:-/tmp}/pgb-cli-XXXXXX")
+cleanup() { "$fixture" stop "$work/pg" >/dev/null 2>&1; rm -rf "$work"; }
+trap cleanup EXIT
+unset $(env | grep -o '^PGBACKUP_[A-Z_]*' | grep -v '^PGBACKUP_LIBRARY$') 2>/dev/null || true
+
+# expect NAME CODE PATTERN -- COMMAND...: exit code CODE and output (stdout+stderr) matching PATTERN
+expect() {
+  local name=$1 code=$2 pattern=$3; shift 4
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" -eq "$code" ] && grep -qE -- "$pattern" <<<"$out"; then
+    passed=$((passed + 1)); echo "ok   $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name: exit $rc (wanted $code), output:"; sed 's/^/     /' <<<"$out"
+  fi
+}
+
+expect version 0 '^pgbackup [0-9]+\.[0-9]+\.[0-9]+$' -- "$pgbackup" --version
+expect help 0 'probe .*connect to PostgreSQL' -- "$pgbackup" --help
+expect help_lists_registry_options 0 '--compress ALGO\[:LEVEL\].*default zstd:3' -- "$pgbackup" --help
+expect no_command 2 'no command given' -- "$pgbackup"
+expect unknown_command 2 "unknown command 'bakup'" -- "$pgbackup" bakup
+expect unknown_option_suggests 2 "unknown option '--compres'; did you mean '--compress'" -- "$pgbackup" --compres=zstd probe
+expect unknown_short_option 2 "unknown option '-x'" -- "$pgbackup" -x probe
+expect bad_value 2 "invalid value 'lots' for jobs: expected a whole number" -- "$pgbackup" --jobs lots probe
+expect missing_value 2 "option '--repo' needs a value" -- "$pgbackup" probe --repo
+expect bad_env_value 2 'environment variable PGBACKUP_LOG_LEVEL: invalid value' -- env PGBACKUP_LOG_LEVEL=loud "$pgbackup" probe
+expect unknown_env_option 2 "PGBACKUP_JOB: unknown option 'JOB'; did you mean 'jobs'" -- env PGBACKUP_JOB=2 "$pgbackup" probe
+printf 'jobs = 4\ncompres = lz4\n' >"$work/bad.conf"
+expect bad_config_names_line 2 "bad.conf:2: unknown option 'compres'" -- "$pgbackup" --config "$work/bad.conf" probe
+expect missing_config 1 "cannot open configuration file $work/nope.conf" -- "$pgbackup" --config "$work/nope.conf" probe
+expect probe_takes_no_arguments 2 "probe takes no arguments" -- "$pgbackup" probe extra
+expect probe_refused_connection 1 'cannot connect to PostgreSQL \(host=127.0.0.1 port=1\)' -- "$pgbackup" --pg "host=127.0.0.1 port=1 connect_timeout=5" probe
+
+conninfo=$("$fixture" start "$work/pg" "wal_level = replica" "archive_mode = off")
+if [ -z "$conninfo" ]; then
+  failed=$((failed + 1)); echo "FAIL fixture: the server did not start"
+else
+  expect probe_text 0 'archive_mode +off' -- "$pgbackup" --pg "$conninfo" probe
+  expect probe_text_problems 0 'archive_mode is off: no WAL archive' -- "$pgbackup" --pg "$conninfo" probe
+  sysid=$(psql -X -At -d "$conninfo" -c 'SELECT system_identifier FROM pg_control_system()' 2>/dev/null || \
+          "${PGB_TEST_PG_BINDIR:-/usr/lib/postgresql/15/bin}/psql" -X -At -d "$conninfo" -c 'SELECT system_identifier FROM pg_control_system()')
+  expect probe_json_system_identifier 0 "\"system_identifier\": \"$sysid\"" -- "$pgbackup" --pg "$conninfo" --json probe
+  # The conninfo through the environment and through a config file reaches the same server.
+  expect probe_pg_from_env 0 "\"system_identifier\": \"$sysid\"" -- env PGBACKUP_PG="$conninfo" PGBACKUP_JSON=on "$pgbackup" probe
+  printf '[global]\npg = %s\njson = true\n' "$conninfo" >"$work/good.conf"
+  expect probe_pg_from_config 0 "\"system_identifier\": \"$sysid\"" -- "$pgbackup" --config "$work/good.conf" probe
+  # The command line wins over the environment, which wins over the file.
+  expect cli_beats_env 1 'port=1\)' -- env PGBACKUP_PG="$conninfo" "$pgbackup" --pg "host=127.0.0.1 port=1" probe
+  expect env_beats_file 1 'port=1\)' -- env PGBACKUP_PG="host=127.0.0.1 port=1" "$pgbackup" --config "$work/good.conf" probe
+  json=$("$pgbackup" --pg "$conninfo" --json probe)
+  if /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["wal_level"]=="replica" and d["data_checksums"] is True and d["replication_connection_ok"] is True' <<<"$json"; then
+    passed=$((passed + 1)); echo "ok   probe_json_parses"
+  else
+    failed=$((failed + 1)); echo "FAIL probe_json_parses: $json"
+  fi
+fi
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
