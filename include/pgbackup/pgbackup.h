@@ -12,5 +12,6 @@
 #include "progress.h"
 #include "options.h"
 #include "probe.h"
+#include "storage.h"
 
 #endif /* PGBACKUP_PGBACKUP_H */

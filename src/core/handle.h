@@ -11,6 +11,9 @@ enum pgb_handle_magic {
     PGB_MAGIC_CTX = 0x50474243,         /* "PGBC" */
     PGB_MAGIC_OPTIONS = 0x5047424f,     /* "PGBO" */
     PGB_MAGIC_SERVER_INFO = 0x50474249, /* "PGBI" */
+    PGB_MAGIC_STORAGE = 0x50474253,     /* "PGBS" */
+    PGB_MAGIC_STORAGE_READER = 0x50474252, /* "PGBR" */
+    PGB_MAGIC_STORAGE_WRITER = 0x50474257, /* "PGBW" */
     PGB_MAGIC_FREED = 0x44454144        /* "DEAD": set on free to catch reuse */
 };
 
