@@ -9,7 +9,13 @@ _ERRORS = "surrogateescape"
 
 def to_c(text, what="value"):
     """Encode text (str or path) for a const char * parameter."""
-    data = os.fsencode(text) if isinstance(text, os.PathLike) else str(text).encode(_ENCODING, _ERRORS)
+    if isinstance(text, os.PathLike):
+        data = os.fsencode(text)
+    elif isinstance(text, str):
+        data = text.encode(_ENCODING, _ERRORS)
+    else:
+        # str() would quietly turn None into the value "None".
+        raise TypeError(f"{what} must be a str, not {type(text).__name__}")
     if b"\0" in data:
         # C would silently stop at the NUL and see a different string.
         raise ValueError(f"{what} contains a NUL character")

@@ -27,6 +27,8 @@ def _option_text(value):
     # Python's True would become "True"; the registry's words are lower case.
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
     return value
 
 
@@ -38,6 +40,7 @@ class Options:
     """
 
     _handle = None
+    _context = None  # so close() works on an object whose __init__ failed
     _owns_context = False
     _free = lib.pgb_options_free
 
@@ -112,11 +115,15 @@ class Options:
 
     def close(self):
         """Free the option set (and its private context, if it made one). Safe to repeat."""
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            type(self)._free(handle)
+        context = self._context
+        if context is None:
+            return
+        with context._lock:  # not while another thread is inside a call on it
+            handle, self._handle = self._handle, None
+            if handle is not None:
+                type(self)._free(handle)
         if self._owns_context:
-            self._context.close()
+            context.close()
 
     def __enter__(self):
         return self

@@ -1,0 +1,13 @@
+// Package pgbackup is the Go binding of libpgbackup, the embeddable PostgreSQL
+// backup and recovery library.
+//
+// The binding uses cgo and finds the C library through pkg-config
+// (libpgbackup.pc). Every failure is returned as an *Error carrying the
+// library's status code, message and detail.
+//
+// Concurrency: errors live in the C context (pgb_ctx), not in thread-local
+// storage, so goroutines need no OS-thread locking. A C context serves one
+// caller at a time, however, so a Context serialises the calls made through it
+// (and through the handles made from it) with a mutex. Use one Context per
+// goroutine for parallel work.
+package pgbackup

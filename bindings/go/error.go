@@ -1,0 +1,44 @@
+package pgbackup
+
+// #include <pgbackup/error.h>
+import "C"
+
+// Status codes of include/pgbackup/error.h; values never change.
+const (
+	CodeOK          = int(C.PGB_OK)
+	CodeError       = int(C.PGB_ERROR)
+	CodeNoMemory    = int(C.PGB_ENOMEM)
+	CodeInvalid     = int(C.PGB_EINVALID)
+	CodeNotFound    = int(C.PGB_ENOTFOUND)
+	CodeExists      = int(C.PGB_EEXISTS)
+	CodeCorrupt     = int(C.PGB_ECORRUPT)
+	CodeConnection  = int(C.PGB_ECONNECTION)
+	CodeIO          = int(C.PGB_EIO)
+	CodeCanceled    = int(C.PGB_ECANCELED)
+	CodeUnsupported = int(C.PGB_EUNSUPPORTED)
+	CodeRefused     = int(C.PGB_EREFUSED)
+	CodeLocked      = int(C.PGB_ELOCKED)
+	CodeAuth        = int(C.PGB_EAUTH)
+	CodeIterOver    = int(C.PGB_ITEROVER)
+)
+
+// Error is a libpgbackup failure.
+type Error struct {
+	Code    int    // a negative Code* value
+	Name    string // symbolic name, such as "PGB_ECONNECTION"
+	Message string // what failed and on which object
+	Detail  string // a server's message or a hint; may be empty
+}
+
+func (e *Error) Error() string {
+	return e.Message
+}
+
+// StatusName gives the symbolic name of a status code, such as "PGB_ENOTFOUND".
+func StatusName(code int) string {
+	return C.GoString(C.pgb_status_name(C.int(code)))
+}
+
+func newError(code int, message, detail string) *Error {
+	return &Error{Code: code, Name: StatusName(code), Message: message, Detail: detail}
+}

@@ -1,0 +1,3 @@
+module github.com/libpgbackup/pgbackup-go
+
+go 1.19
