@@ -86,11 +86,12 @@ void pgb_options_free(pgb_options *opts)
 static int unknown_key(pgb_ctx *ctx, const char *key, const char *origin)
 {
     const char *closest = pgb_option_closest(key);
-    const char *where = origin ? origin : "option";
+    const char *where = origin ? origin : "";
+    const char *colon = origin ? ": " : "";
     if (closest)
-        return pgb_error_set(ctx, PGB_EINVALID, "%s: unknown option '%s'; did you mean '%s'?", where,
+        return pgb_error_set(ctx, PGB_EINVALID, "%s%sunknown option '%s'; did you mean '%s'?", where, colon,
                              key, closest);
-    return pgb_error_set(ctx, PGB_EINVALID, "%s: unknown option '%s'", where, key);
+    return pgb_error_set(ctx, PGB_EINVALID, "%s%sunknown option '%s'", where, colon, key);
 }
 
 static const struct pgb_option_spec *lookup(const pgb_options *opts, const char *key)
