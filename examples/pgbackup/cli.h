@@ -41,7 +41,19 @@ void cli_report_error(pgb_ctx *ctx);
 /* The exit code for a failed library call, following CLI.md. */
 int cli_exit_code(int status);
 
+/*
+ * Open the storage and repository the options name (--repo, --cluster, keys).
+ * Returns CLI_OK, or an exit code after printing the reason.
+ */
+int cli_open_repo(struct cli *cli, pgb_storage **storage, pgb_repo **repo);
+
+/* Refuse positional arguments for commands that take none. */
+int cli_no_arguments(struct cli *cli);
+
 /* Commands. Each returns an exit code. */
 int cmd_probe(struct cli *cli);
+int cmd_repo_init(struct cli *cli);
+int cmd_list(struct cli *cli);
+int cmd_keygen(struct cli *cli);
 
 #endif

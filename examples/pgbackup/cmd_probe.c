@@ -48,10 +48,8 @@ static void print_text(const char *report)
 
 int cmd_probe(struct cli *cli)
 {
-    if (cli->arg_count > 0) {
-        fprintf(stderr, "pgbackup: probe takes no arguments (found '%s')\n", cli->args[0]);
+    if (cli_no_arguments(cli) != CLI_OK)
         return CLI_USAGE;
-    }
     const char *conninfo = NULL;
     pgb_options_get(cli->opts, "pg", &conninfo);
     pgb_server_info *info = NULL;

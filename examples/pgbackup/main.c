@@ -14,6 +14,9 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"repo-init", "create the repository (and the cluster entry)", cmd_repo_init},
+    {"list", "list backups, oldest first", cmd_list},
+    {"keygen", "make an X25519 key pair: --output FILE (private), FILE.pub", cmd_keygen},
     {"probe", "connect to PostgreSQL and report what backups depend on", cmd_probe},
 };
 enum { COMMAND_COUNT = sizeof(commands) / sizeof(commands[0]) };

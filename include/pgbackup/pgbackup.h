@@ -13,5 +13,7 @@
 #include "options.h"
 #include "probe.h"
 #include "storage.h"
+#include "repo.h"
+#include "keys.h"
 
 #endif /* PGBACKUP_PGBACKUP_H */

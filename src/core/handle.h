@@ -14,6 +14,8 @@ enum pgb_handle_magic {
     PGB_MAGIC_STORAGE = 0x50474253,     /* "PGBS" */
     PGB_MAGIC_STORAGE_READER = 0x50474252, /* "PGBR" */
     PGB_MAGIC_STORAGE_WRITER = 0x50474257, /* "PGBW" */
+    PGB_MAGIC_REPO = 0x50474250,        /* "PGBP" */
+    PGB_MAGIC_BACKUP_LIST = 0x5047424c, /* "PGBL" */
     PGB_MAGIC_FREED = 0x44454144        /* "DEAD": set on free to catch reuse */
 };
 

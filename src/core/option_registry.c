@@ -47,6 +47,7 @@ const struct pgb_option_spec pgb_option_registry[] = {
      NULL, 0, 0},
     {"sftp-key", PGB_OPTION_PATH, NULL, "FILE", "SFTP private key", NULL, 0, 0},
     {"sftp-known-hosts", PGB_OPTION_PATH, NULL, "FILE", "SFTP known hosts file", NULL, 0, 0},
+    {"output", PGB_OPTION_PATH, NULL, "FILE", "where a command writes its result (keygen, runbook)", NULL, 0, 0},
 };
 
 const size_t pgb_option_registry_size = sizeof(pgb_option_registry) / sizeof(pgb_option_registry[0]);

@@ -1,0 +1,315 @@
+/*
+ * Stored objects: the header, then the pipeline (doc/repository-format.md).
+ * Writing: sha256 -> compress -> encrypt -> storage. Reading: storage ->
+ * decrypt -> decompress -> sha256, every chunk authenticated before its bytes
+ * go on.
+ */
+#include "pipeline/object.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include <pgbackup/error.h>
+
+#include "core/error.h"
+#include "core/text.h"
+#include "pipeline/checksum.h"
+#include "pipeline/compress.h"
+#include "pipeline/crypt_stream.h"
+#include "pipeline/digest_trailer.h"
+#include "pipeline/key_wrap.h"
+#include "pipeline/object_header.h"
+#include "pipeline/storage_stream.h"
+#include "storage/storage.h"
+
+struct pgb_object_writer {
+    pgb_ctx *ctx;
+    pgb_storage_writer *storage_writer;
+    pgb_sink *head;          /* the sha256 stage; owns the chain */
+    pgb_sink *storage_sink;  /* the last stage, for the stored size */
+    size_t header_size;      /* written straight to storage */
+};
+
+struct pgb_object_reader {
+    pgb_ctx *ctx;
+    pgb_source *tail; /* the sha256 stage; owns the chain */
+    char *key;
+};
+
+static int choose_cipher(pgb_ctx *ctx, const struct pgb_keyset *keys, int seal, const char *key)
+{
+    if (!keys->encrypted)
+        return PGB_CIPHER_NONE;
+    if (seal == PGB_SEAL_WRITER && !keys->has_writer)
+        return pgb_error_set(ctx, PGB_EAUTH, "cannot write %s: it is sealed with the writer key, which this "
+                             "process does not hold", key);
+    return seal == PGB_SEAL_WRITER ? PGB_CIPHER_WRITER : PGB_CIPHER_REPOSITORY;
+}
+
+/* Encode the header (wrapping a new data key when encrypting). */
+static int make_header(pgb_ctx *ctx, const struct pgb_keyset *keys, int codec, int cipher, uint8_t *raw,
+                       size_t *raw_size, uint8_t data_key[PGB_DATA_KEY_SIZE])
+{
+    struct pgb_object_header header;
+    pgb_object_header_init(&header, codec, cipher);
+    int rc = PGB_OK;
+    if (cipher != PGB_CIPHER_NONE) {
+        rc = pgb_data_key_generate(ctx, data_key);
+        if (rc == PGB_OK)
+            rc = cipher == PGB_CIPHER_WRITER
+                     ? pgb_data_key_wrap_for_writer(ctx, &header, data_key, keys->writer)
+                     : pgb_data_key_wrap_for_repository(ctx, &header, data_key, keys->repository_public);
+    }
+    return rc == PGB_OK ? pgb_object_header_encode(ctx, &header, raw, raw_size) : rc;
+}
+
+int pgb_object_writer_open(pgb_object_writer **out, pgb_storage *storage, const char *key,
+                           const struct pgb_keyset *keys, const struct pgb_object_spec *spec)
+{
+    pgb_ctx *ctx = storage->ctx;
+    *out = NULL;
+    int cipher = choose_cipher(ctx, keys, spec->seal, key);
+    if (cipher < 0)
+        return cipher;
+    uint8_t raw[PGB_OBJECT_HEADER_MAX_SIZE], data_key[PGB_DATA_KEY_SIZE];
+    size_t raw_size = 0;
+    int rc = make_header(ctx, keys, spec->codec, cipher, raw, &raw_size, data_key);
+    pgb_object_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        rc = pgb_error_nomem(ctx);
+    if (rc == PGB_OK)
+        rc = pgb_storage_writer_open(&w->storage_writer, storage, key, spec->flags);
+    if (rc == PGB_OK)
+        rc = pgb_storage_writer_write(w->storage_writer, raw, raw_size);
+
+    /* Build the chain from its end; each stage owns the next once made. */
+    pgb_sink *chain = NULL;
+    if (rc == PGB_OK)
+        rc = pgb_storage_sink_new(ctx, w->storage_writer, &chain);
+    if (rc == PGB_OK)
+        w->storage_sink = chain;
+    pgb_sink *stage = NULL;
+    if (rc == PGB_OK) {
+        rc = cipher != PGB_CIPHER_NONE ? pgb_encrypt_sink_new(ctx, data_key, raw, raw_size, chain, &stage)
+                                       : pgb_digest_trailer_sink_new(ctx, raw, raw_size, chain, &stage);
+        if (rc == PGB_OK)
+            chain = stage;
+    }
+    if (rc == PGB_OK) {
+        rc = pgb_compress_sink_new(ctx, spec->codec, spec->level, chain, &stage);
+        if (rc == PGB_OK)
+            chain = stage;
+    }
+    if (rc == PGB_OK) {
+        rc = pgb_sha256_sink_new(ctx, chain, &stage);
+        if (rc == PGB_OK)
+            chain = stage;
+    }
+    OPENSSL_cleanse(data_key, sizeof(data_key));
+    if (rc != PGB_OK) {
+        pgb_sink_destroy(chain);
+        if (w)
+            pgb_storage_writer_abort(w->storage_writer);
+        free(w);
+        return rc;
+    }
+    w->ctx = ctx;
+    w->head = chain;
+    w->header_size = raw_size;
+    *out = w;
+    return PGB_OK;
+}
+
+int pgb_object_writer_write(pgb_object_writer *w, const void *data, size_t size)
+{
+    return pgb_sink_write(w->head, data, size);
+}
+
+void pgb_object_writer_abort(pgb_object_writer *w)
+{
+    if (!w)
+        return;
+    pgb_sink_destroy(w->head);
+    pgb_storage_writer_abort(w->storage_writer);
+    free(w);
+}
+
+int pgb_object_writer_commit(pgb_object_writer *w, struct pgb_object_info *info)
+{
+    int rc = pgb_sink_finish(w->head);
+    struct pgb_object_info result = {0};
+    if (rc == PGB_OK) {
+        pgb_sha256_sink_digest(w->head, result.sha256);
+        result.plain_size = pgb_sha256_sink_bytes(w->head);
+        result.stored_size = w->header_size + pgb_storage_sink_bytes(w->storage_sink);
+    }
+    pgb_sink_destroy(w->head);
+    if (rc != PGB_OK) {
+        pgb_storage_writer_abort(w->storage_writer);
+    } else {
+        rc = pgb_storage_writer_commit(w->storage_writer);
+        if (rc == PGB_OK && info)
+            *info = result;
+    }
+    free(w);
+    return rc;
+}
+
+static int key_for_cipher(pgb_ctx *ctx, const struct pgb_keyset *keys, int cipher, const char *key)
+{
+    if (keys->encrypted && cipher == PGB_CIPHER_NONE)
+        return pgb_error_set(ctx, PGB_ECORRUPT, "object %s is not encrypted, in an encrypted repository: "
+                             "refusing it (it was not written by libpgbackup)", key);
+    if (!keys->encrypted && cipher != PGB_CIPHER_NONE)
+        return pgb_error_set(ctx, PGB_ECORRUPT, "object %s is encrypted, in a repository without encryption",
+                             key);
+    if (cipher == PGB_CIPHER_REPOSITORY && !keys->has_private)
+        return pgb_error_set(ctx, PGB_EAUTH, "cannot decrypt %s: it is sealed for the repository key, and this "
+                             "process holds only the writer key (give --identity or --passphrase-file)", key);
+    if (cipher == PGB_CIPHER_WRITER && !keys->has_writer)
+        return pgb_error_set(ctx, PGB_EAUTH, "cannot decrypt %s: it is sealed with the writer key", key);
+    return PGB_OK;
+}
+
+int pgb_object_reader_open(pgb_object_reader **out, pgb_storage *storage, const char *key,
+                           const struct pgb_keyset *keys, const uint8_t *expected_sha256)
+{
+    pgb_ctx *ctx = storage->ctx;
+    *out = NULL;
+    pgb_storage_reader *storage_reader = NULL;
+    int rc = pgb_storage_reader_open(&storage_reader, storage, key, 0, 0);
+    if (rc != PGB_OK)
+        return rc;
+    pgb_source *chain = NULL;
+    rc = pgb_storage_source_new(ctx, storage_reader, &chain);
+    if (rc != PGB_OK) {
+        pgb_storage_reader_close(storage_reader);
+        return rc;
+    }
+    struct pgb_object_header header;
+    uint8_t raw[PGB_OBJECT_HEADER_MAX_SIZE];
+    size_t raw_size = 0;
+    rc = pgb_object_header_read(ctx, key, chain, &header, raw, &raw_size);
+    if (rc == PGB_OK)
+        rc = key_for_cipher(ctx, keys, header.cipher, key);
+    pgb_source *stage = NULL;
+    if (rc == PGB_OK && header.cipher == PGB_CIPHER_NONE) {
+        rc = pgb_digest_trailer_source_new(ctx, raw, raw_size, key, chain, &stage);
+        if (rc == PGB_OK)
+            chain = stage;
+    } else if (rc == PGB_OK) {
+        uint8_t data_key[PGB_DATA_KEY_SIZE];
+        rc = pgb_data_key_unwrap(ctx, key, &header, keys->has_private ? keys->repository_private : NULL,
+                                 keys->has_writer ? keys->writer : NULL, data_key);
+        if (rc == PGB_OK)
+            rc = pgb_decrypt_source_new(ctx, data_key, raw, raw_size, key, chain, &stage);
+        if (rc == PGB_OK)
+            chain = stage;
+        OPENSSL_cleanse(data_key, sizeof(data_key));
+    }
+    if (rc == PGB_OK) {
+        rc = pgb_decompress_source_new(ctx, header.codec, chain, &stage);
+        if (rc == PGB_OK)
+            chain = stage;
+    }
+    if (rc == PGB_OK) {
+        rc = pgb_sha256_source_new(ctx, chain, expected_sha256, key, &stage);
+        if (rc == PGB_OK)
+            chain = stage;
+    }
+    pgb_object_reader *r = rc == PGB_OK ? calloc(1, sizeof(*r)) : NULL;
+    if (rc == PGB_OK && (!r || !(r->key = pgb_text_dup(key)))) {
+        free(r);
+        rc = pgb_error_nomem(ctx);
+    }
+    if (rc != PGB_OK) {
+        pgb_source_destroy(chain);
+        return rc;
+    }
+    r->ctx = ctx;
+    r->tail = chain;
+    *out = r;
+    return PGB_OK;
+}
+
+int pgb_object_reader_read(pgb_object_reader *r, void *buffer, size_t size, size_t *got)
+{
+    int rc = pgb_source_read(r->tail, buffer, size, got);
+    /* Codec messages do not know which object they decode: say it. */
+    if (rc == PGB_ECORRUPT && !strstr(pgb_ctx_errmsg(r->ctx), r->key))
+        pgb_error_prefix(r->ctx, "object %s is damaged", r->key);
+    return rc;
+}
+
+int pgb_object_reader_digest(const pgb_object_reader *r, uint8_t out[32])
+{
+    return pgb_sha256_source_digest(r->tail, out);
+}
+
+void pgb_object_reader_close(pgb_object_reader *r)
+{
+    if (!r)
+        return;
+    pgb_source_destroy(r->tail);
+    free(r->key);
+    free(r);
+}
+
+int pgb_object_put(pgb_storage *storage, const char *key, const struct pgb_keyset *keys,
+                   const struct pgb_object_spec *spec, const void *data, size_t size,
+                   struct pgb_object_info *info)
+{
+    pgb_object_writer *w;
+    int rc = pgb_object_writer_open(&w, storage, key, keys, spec);
+    if (rc != PGB_OK)
+        return rc;
+    rc = pgb_object_writer_write(w, data, size);
+    if (rc != PGB_OK) {
+        pgb_object_writer_abort(w);
+        return rc;
+    }
+    return pgb_object_writer_commit(w, info);
+}
+
+int pgb_object_get(pgb_storage *storage, const char *key, const struct pgb_keyset *keys, void **data,
+                   size_t *size)
+{
+    *data = NULL;
+    *size = 0;
+    pgb_object_reader *r;
+    int rc = pgb_object_reader_open(&r, storage, key, keys, NULL);
+    if (rc != PGB_OK)
+        return rc;
+    size_t capacity = 4096, used = 0;
+    uint8_t *buffer = malloc(capacity + 1);
+    while (buffer && rc == PGB_OK) {
+        size_t got = 0;
+        rc = pgb_object_reader_read(r, buffer + used, capacity - used, &got);
+        if (rc != PGB_OK || got == 0)
+            break;
+        used += got;
+        if (used == capacity) {
+            uint8_t *grown = realloc(buffer, capacity * 2 + 1);
+            if (!grown) {
+                free(buffer);
+                buffer = NULL;
+                break;
+            }
+            buffer = grown;
+            capacity *= 2;
+        }
+    }
+    pgb_object_reader_close(r);
+    if (!buffer)
+        return pgb_error_nomem(storage->ctx);
+    if (rc != PGB_OK) {
+        free(buffer);
+        return rc;
+    }
+    buffer[used] = '\0';
+    *data = buffer;
+    *size = used;
+    return PGB_OK;
+}

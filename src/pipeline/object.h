@@ -1,0 +1,66 @@
+/*
+ * Stored objects (doc/repository-format.md, "Objects"): a header, then the body
+ * made by the pipeline, SHA-256 of plaintext -> compression -> encryption ->
+ * storage, and the inverse on read, with every tag and the final digest
+ * checked. Memory is bounded by buffer sizes whatever the object's size.
+ */
+#ifndef PGB_PIPELINE_OBJECT_H
+#define PGB_PIPELINE_OBJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pgbackup/storage.h>
+
+#include "pipeline/keyset.h"
+
+typedef struct pgb_object_writer pgb_object_writer;
+typedef struct pgb_object_reader pgb_object_reader;
+
+/* What a committed object is: plaintext digest and size, and what it took in storage. */
+struct pgb_object_info {
+    uint8_t sha256[32];
+    uint64_t plain_size;
+    uint64_t stored_size;
+};
+
+/* How to write an object. */
+struct pgb_object_spec {
+    int codec; /* enum pgb_codec */
+    int level;
+    int seal;  /* enum pgb_seal; ignored when keys->encrypted is 0 */
+    int flags; /* pgb_storage_flag */
+};
+
+/*
+ * Begin writing key. keys must outlive the writer. Errors go to the storage's
+ * context. Nothing is visible until commit.
+ */
+int pgb_object_writer_open(pgb_object_writer **out, pgb_storage *storage, const char *key,
+                           const struct pgb_keyset *keys, const struct pgb_object_spec *spec);
+int pgb_object_writer_write(pgb_object_writer *w, const void *data, size_t size);
+/* Finish and commit; info may be NULL. Frees the writer, also on failure. */
+int pgb_object_writer_commit(pgb_object_writer *w, struct pgb_object_info *info);
+void pgb_object_writer_abort(pgb_object_writer *w);
+
+/*
+ * Begin reading key, checking the header. With expected_sha256 the end of the
+ * stream is checked against it. Damage is PGB_ECORRUPT naming the key; a
+ * cipher this process has no key for is PGB_EAUTH.
+ */
+int pgb_object_reader_open(pgb_object_reader **out, pgb_storage *storage, const char *key,
+                           const struct pgb_keyset *keys, const uint8_t *expected_sha256);
+int pgb_object_reader_read(pgb_object_reader *r, void *buffer, size_t size, size_t *got);
+/* The plaintext digest, once a read has reached the end. */
+int pgb_object_reader_digest(const pgb_object_reader *r, uint8_t out[32]);
+void pgb_object_reader_close(pgb_object_reader *r);
+
+/* Whole objects in memory (records, small files). */
+int pgb_object_put(pgb_storage *storage, const char *key, const struct pgb_keyset *keys,
+                   const struct pgb_object_spec *spec, const void *data, size_t size,
+                   struct pgb_object_info *info);
+/* *data is NUL-terminated (not counted in *size); free with free(). */
+int pgb_object_get(pgb_storage *storage, const char *key, const struct pgb_keyset *keys, void **data,
+                   size_t *size);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * The open repository (pgb_repo) as the layers above it see it.
+ */
+#ifndef PGB_REPO_REPO_H
+#define PGB_REPO_REPO_H
+
+#include <stdint.h>
+
+#include <pgbackup/repo.h>
+
+#include "pipeline/keyset.h"
+#include "pipeline/object.h"
+#include "repo/layout.h"
+
+struct pgb_repo {
+    uint32_t magic;
+    pgb_ctx *ctx;
+    pgb_storage *storage; /* not owned */
+    char id[33];
+    char encryption[32];  /* "none", "passphrase", "recipients", "passphrase+recipients" */
+    struct pgb_keyset keys;
+    char *cluster;
+    char cluster_dir[PGB_CLUSTER_DIR_SIZE];
+    int holds_lock;
+    char lock_token[33];
+};
+
+/* Whether repo is a live pgb_repo. */
+int pgb_repo_is_valid(const struct pgb_repo *repo);
+
+/* How records and other small objects the writer reads back are written. */
+void pgb_repo_record_spec(const struct pgb_repo *repo, int flags, struct pgb_object_spec *spec);
+
+/* "<cluster dir>/<suffix>" into out (PGB_KEY_SIZE). */
+void pgb_repo_cluster_key(const struct pgb_repo *repo, const char *suffix, char out[PGB_KEY_SIZE]);
+
+/* Release the lock if held (close calls it). */
+int pgb_repo_lock_release(struct pgb_repo *repo);
+
+#endif
