@@ -39,6 +39,39 @@ expect missing_config 1 "cannot open configuration file $work/nope.conf" -- "$pg
 expect probe_takes_no_arguments 2 "probe takes no arguments" -- "$pgbackup" probe extra
 expect probe_refused_connection 1 'cannot connect to PostgreSQL \(host=127.0.0.1 port=1\)' -- "$pgbackup" --pg "host=127.0.0.1 port=1 connect_timeout=5" probe
 
+# Repositories and keys.
+repo=$work/repo
+expect repo_init_needs_repo 2 'repo-init needs --repo' -- "$pgbackup" repo-init
+expect repo_init 0 "repository [0-9a-f]{32} at $repo is ready for cluster main \(encryption: none\)" -- "$pgbackup" --repo "$repo" repo-init
+expect repo_init_again_adds_cluster 0 'ready for cluster reporting' -- "$pgbackup" --repo "$repo" --cluster reporting repo-init
+expect list_empty 0 'no backups of cluster main yet' -- "$pgbackup" --repo "$repo" list
+expect list_json_empty 0 '^\[\]$' -- "$pgbackup" --repo "$repo" --json list
+mkdir -p "$work/foreign" && echo 15 >"$work/foreign/PG_VERSION"
+expect repo_init_refuses_foreign_folder 4 'not empty and is not a libpgbackup repository' -- "$pgbackup" --repo "$work/foreign" repo-init
+expect list_without_repository 1 'no libpgbackup repository at' -- "$pgbackup" --repo "$work/none" list
+expect keygen_needs_output 2 'keygen needs --output' -- "$pgbackup" keygen
+expect keygen 0 'public key: +.*/id.pub' -- "$pgbackup" keygen --output "$work/id"
+expect keygen_refuses_overwrite 4 'exists already' -- "$pgbackup" keygen --output "$work/id"
+if [ "$(stat -c %a "$work/id")" = 600 ] && openssl pkey -in "$work/id" -noout 2>/dev/null &&
+   openssl pkey -pubin -in "$work/id.pub" -noout 2>/dev/null; then
+  passed=$((passed + 1)); echo "ok   keygen_files_are_private_and_standard"
+else
+  failed=$((failed + 1)); echo "FAIL keygen_files_are_private_and_standard"
+fi
+expect repo_init_recipients 0 'encryption: recipients' -- "$pgbackup" --repo "$work/sealed" --recipient "$work/id.pub" --writer-key "$work/writer.key" repo-init
+expect list_encrypted_without_key 1 'is encrypted: give --passphrase-file, --identity or --writer-key' -- "$pgbackup" --repo "$work/sealed" list
+expect list_with_writer_key 0 'no backups' -- "$pgbackup" --repo "$work/sealed" --writer-key "$work/writer.key" list
+expect list_with_identity 0 'no backups' -- "$pgbackup" --repo "$work/sealed" --identity "$work/id" list
+printf 'right passphrase\n' >"$work/pass" && chmod 600 "$work/pass"
+printf 'wrong passphrase\n' >"$work/wrong" && chmod 600 "$work/wrong"
+expect repo_init_passphrase 0 'encryption: passphrase' -- "$pgbackup" --repo "$work/secret" --passphrase-file "$work/pass" repo-init
+expect wrong_passphrase_exits_1 1 'cannot decrypt: wrong key' -- "$pgbackup" --repo "$work/secret" --passphrase-file "$work/wrong" list
+# Damage is not a wrong key: a damaged cluster record read through list exits 3.
+record=$(find "$work/secret/clusters" -name cluster | head -n 1)
+mkdir -p "$(dirname "$record")/backups" && cp "$record" "$(dirname "$record")/backups/20261125T000000Z-test"
+printf '\x00' | dd of="$(dirname "$record")/backups/20261125T000000Z-test" bs=1 seek=100 conv=notrunc 2>/dev/null
+expect damaged_record_exits_3 3 'damaged' -- "$pgbackup" --repo "$work/secret" --passphrase-file "$work/pass" list
+
 conninfo=$("$fixture" start "$work/pg" "wal_level = replica" "archive_mode = off")
 if [ -z "$conninfo" ]; then
   failed=$((failed + 1)); echo "FAIL fixture: the server did not start"
