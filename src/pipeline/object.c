@@ -14,6 +14,7 @@
 #include <pgbackup/error.h>
 
 #include "core/error.h"
+#include "core/read_all.h"
 #include "core/text.h"
 #include "pipeline/checksum.h"
 #include "pipeline/compress.h"
@@ -273,6 +274,11 @@ int pgb_object_put(pgb_storage *storage, const char *key, const struct pgb_keyse
     return pgb_object_writer_commit(w, info);
 }
 
+static int read_from_object(void *reader, void *buffer, size_t size, size_t *got)
+{
+    return pgb_object_reader_read(reader, buffer, size, got);
+}
+
 int pgb_object_get(pgb_storage *storage, const char *key, const struct pgb_keyset *keys, void **data,
                    size_t *size)
 {
@@ -282,34 +288,7 @@ int pgb_object_get(pgb_storage *storage, const char *key, const struct pgb_keyse
     int rc = pgb_object_reader_open(&r, storage, key, keys, NULL);
     if (rc != PGB_OK)
         return rc;
-    size_t capacity = 4096, used = 0;
-    uint8_t *buffer = malloc(capacity + 1);
-    while (buffer && rc == PGB_OK) {
-        size_t got = 0;
-        rc = pgb_object_reader_read(r, buffer + used, capacity - used, &got);
-        if (rc != PGB_OK || got == 0)
-            break;
-        used += got;
-        if (used == capacity) {
-            uint8_t *grown = realloc(buffer, capacity * 2 + 1);
-            if (!grown) {
-                free(buffer);
-                buffer = NULL;
-                break;
-            }
-            buffer = grown;
-            capacity *= 2;
-        }
-    }
+    rc = pgb_read_all(storage->ctx, read_from_object, r, data, size);
     pgb_object_reader_close(r);
-    if (!buffer)
-        return pgb_error_nomem(storage->ctx);
-    if (rc != PGB_OK) {
-        free(buffer);
-        return rc;
-    }
-    buffer[used] = '\0';
-    *data = buffer;
-    *size = used;
-    return PGB_OK;
+    return rc;
 }

@@ -12,6 +12,7 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "core/handle.h"
+#include "core/read_all.h"
 #include "core/text.h"
 
 struct pgb_storage_reader {
@@ -299,6 +300,11 @@ int pgb_storage_put(pgb_storage *s, const char *key, const void *data, size_t si
     return pgb_storage_writer_commit(w);
 }
 
+static int read_from_reader(void *reader, void *buffer, size_t size, size_t *got)
+{
+    return pgb_storage_reader_read(reader, buffer, size, got);
+}
+
 int pgb_storage_get(pgb_storage *s, const char *key, void **data, size_t *size)
 {
     if (!data || !size)
@@ -310,36 +316,9 @@ int pgb_storage_get(pgb_storage *s, const char *key, void **data, size_t *size)
     int rc = pgb_storage_reader_open(&r, s, key, 0, 0);
     if (rc != PGB_OK)
         return rc;
-    size_t capacity = 4096, used = 0;
-    uint8_t *buffer = malloc(capacity + 1);
-    while (buffer) {
-        size_t got = 0;
-        rc = pgb_storage_reader_read(r, buffer + used, capacity - used, &got);
-        if (rc != PGB_OK || got == 0)
-            break;
-        used += got;
-        if (used == capacity) {
-            uint8_t *grown = realloc(buffer, capacity * 2 + 1);
-            if (!grown) {
-                free(buffer);
-                buffer = NULL;
-                break;
-            }
-            buffer = grown;
-            capacity *= 2;
-        }
-    }
+    rc = pgb_read_all(s->ctx, read_from_reader, r, data, size);
     pgb_storage_reader_close(r);
-    if (!buffer)
-        return pgb_error_nomem(s->ctx);
-    if (rc != PGB_OK) {
-        free(buffer);
-        return rc;
-    }
-    buffer[used] = '\0';
-    *data = buffer;
-    *size = used;
-    return PGB_OK;
+    return rc;
 }
 
 int pgb_storage_stat(pgb_storage *s, const char *key, uint64_t *size)
