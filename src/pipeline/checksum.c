@@ -56,7 +56,8 @@ static int sha256_sink_write(pgb_sink *sink, const uint8_t *data, size_t size)
 {
     struct sha256_sink *s = (struct sha256_sink *)sink;
     if (s->finished)
-        return pgb_error_set(sink->ctx, PGB_EINVALID, "SHA-256 stream written after it was finished");
+        return pgb_error_set(sink->ctx, PGB_EINVALID,
+                             "SHA-256 stream written after it was finished");
     int rc = digest_update(sink->ctx, s->md, data, size);
     if (rc != PGB_OK)
         return rc;
@@ -133,8 +134,9 @@ static int report_mismatch(struct sha256_source *s)
     char expected[2 * PGB_SHA256_SIZE + 1], found[2 * PGB_SHA256_SIZE + 1];
     pgb_hex_encode(s->expected, PGB_SHA256_SIZE, expected);
     pgb_hex_encode(s->digest, PGB_SHA256_SIZE, found);
-    return pgb_error_set(s->base.ctx, PGB_ECORRUPT, "checksum mismatch in %s: expected %s, found %s",
-                         s->object_name, expected, found);
+    return pgb_error_set(s->base.ctx, PGB_ECORRUPT,
+                         "checksum mismatch in %s: expected %s, found %s", s->object_name, expected,
+                         found);
 }
 
 static int sha256_source_read(pgb_source *source, uint8_t *data, size_t size, size_t *got)

@@ -240,7 +240,7 @@ struct decompress_source {
     const struct pgb_codec_ops *codec;
     void *decoder;
     int upstream_ended, frame_ended, at_end;
-    int failed; /* a decoder in error is not trusted again */
+    int failed;              /* a decoder in error is not trusted again */
     size_t in_start, in_end; /* unread compressed bytes are in[in_start, in_end) */
     uint8_t in[PGB_COMPRESS_BUFFER_SIZE];
 };
@@ -265,9 +265,10 @@ static int decompress_check_end(struct decompress_source *s)
         if (rc != PGB_OK)
             return rc;
     }
-    if (0)
-        return pgb_error_set(s->base.ctx, PGB_ECORRUPT, "%s stream has data after the end of the %s",
-                             s->codec->name, s->codec->frame_noun);
+    if (s->in_start < s->in_end)
+        return pgb_error_set(s->base.ctx, PGB_ECORRUPT,
+                             "%s stream has data after the end of the %s", s->codec->name,
+                             s->codec->frame_noun);
     s->at_end = 1;
     return PGB_OK;
 }
@@ -292,8 +293,11 @@ static int decompress_step(struct decompress_source *s, uint8_t *data, size_t si
         if (*got == 0 && in_used == 0 && !s->frame_ended) {
             if (s->in_start < s->in_end)
                 return pgb_error_set(s->base.ctx, PGB_ERROR,
-                                     "%s decompressor made no progress on its input", s->codec->name);
-            if (s->upstream_ended) { s->at_end = 1; return PGB_OK; }
+                                     "%s decompressor made no progress on its input",
+                                     s->codec->name);
+            if (s->upstream_ended)
+                return pgb_error_set(s->base.ctx, PGB_ECORRUPT, "%s stream is truncated",
+                                     s->codec->name);
         }
     }
     return PGB_OK;

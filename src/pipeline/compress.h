@@ -14,12 +14,7 @@
 #include "pipeline/stream.h"
 
 /* Values are the codec byte of an object header (doc/repository-format.md). */
-enum pgb_codec {
-    PGB_CODEC_NONE = 0,
-    PGB_CODEC_ZSTD = 1,
-    PGB_CODEC_LZ4 = 2,
-    PGB_CODEC_GZIP = 3
-};
+enum pgb_codec { PGB_CODEC_NONE = 0, PGB_CODEC_ZSTD = 1, PGB_CODEC_LZ4 = 2, PGB_CODEC_GZIP = 3 };
 
 /*
  * Parse a compression spec as the "compress" option takes it: "zstd",

@@ -32,14 +32,16 @@ static int gzip_encoder_new(pgb_ctx *ctx, int level, void **state)
         free(z);
         if (ret == Z_MEM_ERROR)
             return pgb_error_nomem(ctx);
-        return pgb_error_set(ctx, PGB_EINVALID, "gzip: cannot start compression at level %d", level);
+        return pgb_error_set(ctx, PGB_EINVALID, "gzip: cannot start compression at level %d",
+                             level);
     }
     *state = z;
     return PGB_OK;
 }
 
-static int gzip_encode(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size, size_t *in_used,
-                       uint8_t *out, size_t out_size, size_t *out_made, int end, int *done)
+static int gzip_encode(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size,
+                       size_t *in_used, uint8_t *out, size_t out_size, size_t *out_made, int end,
+                       int *done)
 {
     z_stream *z = state;
     z->next_in = (Bytef *)in; /* zlib's API is not const, it does not write there */
@@ -72,14 +74,16 @@ static int gzip_decoder_new(pgb_ctx *ctx, void **state)
         free(z);
         if (ret == Z_MEM_ERROR)
             return pgb_error_nomem(ctx);
-        return pgb_error_set(ctx, PGB_ERROR, "gzip: cannot start decompression (zlib error %d)", ret);
+        return pgb_error_set(ctx, PGB_ERROR, "gzip: cannot start decompression (zlib error %d)",
+                             ret);
     }
     *state = z;
     return PGB_OK;
 }
 
-static int gzip_decode(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size, size_t *in_used,
-                       uint8_t *out, size_t out_size, size_t *out_made, int *frame_end)
+static int gzip_decode(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size,
+                       size_t *in_used, uint8_t *out, size_t out_size, size_t *out_made,
+                       int *frame_end)
 {
     z_stream *z = state;
     z->next_in = (Bytef *)in;
@@ -90,14 +94,11 @@ static int gzip_decode(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_s
     switch (ret) {
     case Z_OK:
     case Z_STREAM_END:
-    case Z_BUF_ERROR: /* no progress possible: more input is needed */
-        break;
-    case Z_MEM_ERROR:
-        return pgb_error_nomem(ctx);
+    case Z_BUF_ERROR: /* no progress possible: more input is needed */ break;
+    case Z_MEM_ERROR: return pgb_error_nomem(ctx);
     case Z_NEED_DICT:
         return pgb_error_set(ctx, PGB_ECORRUPT, "gzip: stream asks for a preset dictionary");
-    default:
-        return pgb_error_set(ctx, PGB_ECORRUPT, "gzip: %s", z->msg ? z->msg : "invalid data");
+    default: return pgb_error_set(ctx, PGB_ECORRUPT, "gzip: %s", z->msg ? z->msg : "invalid data");
     }
     *in_used = cap(in_size) - z->avail_in;
     *out_made = cap(out_size) - z->avail_out;
@@ -112,7 +113,15 @@ static void gzip_decoder_free(void *state)
 }
 
 const struct pgb_codec_ops pgb_codec_gzip_ops = {
-    "gzip", "member", 1, 9, 6,
-    gzip_encoder_new, gzip_encode, gzip_encoder_free,
-    gzip_decoder_new, gzip_decode, gzip_decoder_free,
+    .name = "gzip",
+    .frame_noun = "member",
+    .min_level = 1,
+    .max_level = 9,
+    .default_level = 6,
+    .encoder_new = gzip_encoder_new,
+    .encode = gzip_encode,
+    .encoder_free = gzip_encoder_free,
+    .decoder_new = gzip_decoder_new,
+    .decode = gzip_decode,
+    .decoder_free = gzip_decoder_free,
 };

@@ -114,7 +114,15 @@ static void lz4_decoder_free(void *state)
 }
 
 const struct pgb_codec_ops pgb_codec_lz4_ops = {
-    "lz4", "frame", 1, 12, 1,
-    lz4_encoder_new, lz4_encode, lz4_encoder_free,
-    lz4_decoder_new, lz4_decode, lz4_decoder_free,
+    .name = "lz4",
+    .frame_noun = "frame",
+    .min_level = 1,
+    .max_level = 12,
+    .default_level = 1,
+    .encoder_new = lz4_encoder_new,
+    .encode = lz4_encode,
+    .encoder_free = lz4_encoder_free,
+    .decoder_new = lz4_decoder_new,
+    .decode = lz4_decode,
+    .decoder_free = lz4_decoder_free,
 };

@@ -30,8 +30,9 @@ static int zstd_encoder_new(pgb_ctx *ctx, int level, void **state)
     return PGB_OK;
 }
 
-static int zstd_encode(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size, size_t *in_used,
-                       uint8_t *out, size_t out_size, size_t *out_made, int end, int *done)
+static int zstd_encode(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size,
+                       size_t *in_used, uint8_t *out, size_t out_size, size_t *out_made, int end,
+                       int *done)
 {
     ZSTD_inBuffer input = {in, in_size, 0};
     ZSTD_outBuffer output = {out, out_size, 0};
@@ -58,8 +59,9 @@ static int zstd_decoder_new(pgb_ctx *ctx, void **state)
     return PGB_OK;
 }
 
-static int zstd_decode(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size, size_t *in_used,
-                       uint8_t *out, size_t out_size, size_t *out_made, int *frame_end)
+static int zstd_decode(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size,
+                       size_t *in_used, uint8_t *out, size_t out_size, size_t *out_made,
+                       int *frame_end)
 {
     ZSTD_inBuffer input = {in, in_size, 0};
     ZSTD_outBuffer output = {out, out_size, 0};
@@ -78,7 +80,15 @@ static void zstd_decoder_free(void *state)
 }
 
 const struct pgb_codec_ops pgb_codec_zstd_ops = {
-    "zstd", "frame", 1, 22, 3,
-    zstd_encoder_new, zstd_encode, zstd_encoder_free,
-    zstd_decoder_new, zstd_decode, zstd_decoder_free,
+    .name = "zstd",
+    .frame_noun = "frame",
+    .min_level = 1,
+    .max_level = 22,
+    .default_level = 3,
+    .encoder_new = zstd_encoder_new,
+    .encode = zstd_encode,
+    .encoder_free = zstd_encoder_free,
+    .decoder_new = zstd_decoder_new,
+    .decode = zstd_decode,
+    .decoder_free = zstd_decoder_free,
 };

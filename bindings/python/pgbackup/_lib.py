@@ -3,10 +3,13 @@
 import ctypes
 import ctypes.util
 import os
-from ctypes import POINTER, c_char_p, c_int, c_size_t
+from ctypes import CFUNCTYPE, POINTER, c_char_p, c_int, c_size_t, c_uint64, c_void_p
 
-# During 0.x the SONAME carries the minor version: this is the ABI the binding follows.
-SONAME = "libpgbackup.so.0.1"
+# The ABI this binding follows, the one constant the SONAME comes from. During
+# 0.x the SONAME carries the minor version (0.1 and 0.2 are different ABIs); from
+# 1.0 on only the major, so this becomes (1,).
+ABI_VERSION = (0, 1)
+SONAME = "libpgbackup.so." + ".".join(str(part) for part in ABI_VERSION)
 
 
 class _Ctx(ctypes.Structure):
@@ -21,13 +24,73 @@ class _ServerInfo(ctypes.Structure):
     """Opaque pgb_server_info."""
 
 
+class _Storage(ctypes.Structure):
+    """Opaque pgb_storage."""
+
+
+class _Repo(ctypes.Structure):
+    """Opaque pgb_repo."""
+
+
+class _BackupList(ctypes.Structure):
+    """Opaque pgb_backup_list."""
+
+
 CtxPtr = POINTER(_Ctx)
 OptionsPtr = POINTER(_Options)
 ServerInfoPtr = POINTER(_ServerInfo)
+StoragePtr = POINTER(_Storage)
+RepoPtr = POINTER(_Repo)
+BackupListPtr = POINTER(_BackupList)
 
 # Status codes the binding itself needs (include/pgbackup/error.h).
+PGB_ERROR = -1
 PGB_EINVALID = -3
+PGB_ENOTFOUND = -4
+PGB_EEXISTS = -5
+PGB_EIO = -8
+PGB_ECANCELED = -9
+PGB_EUNSUPPORTED = -10
 PGB_ITEROVER = -14
+
+# include/pgbackup/storage.h
+PGB_STORAGE_NO_OVERWRITE = 1
+PGB_STORAGE_OPS_VERSION = 1
+
+# pgb_storage_list_fn: int (*)(const char *key, uint64_t size, void *payload)
+ListFn = CFUNCTYPE(c_int, c_char_p, c_uint64, c_void_p)
+
+# The members of pgb_storage_ops, in order. Every one takes the payload first.
+OpenReadFn = CFUNCTYPE(c_int, c_void_p, c_char_p, c_uint64, c_uint64, POINTER(c_void_p))
+ReadFn = CFUNCTYPE(c_int, c_void_p, c_void_p, c_void_p, c_size_t, POINTER(c_size_t))
+CloseReadFn = CFUNCTYPE(None, c_void_p, c_void_p)
+OpenWriteFn = CFUNCTYPE(c_int, c_void_p, c_char_p, c_int, POINTER(c_void_p))
+WriteFn = CFUNCTYPE(c_int, c_void_p, c_void_p, c_void_p, c_size_t)
+CommitFn = CFUNCTYPE(c_int, c_void_p, c_void_p)
+AbortFn = CFUNCTYPE(None, c_void_p, c_void_p)
+ListOpFn = CFUNCTYPE(c_int, c_void_p, c_char_p, ListFn, c_void_p)
+StatFn = CFUNCTYPE(c_int, c_void_p, c_char_p, POINTER(c_uint64))
+RemoveFn = CFUNCTYPE(c_int, c_void_p, c_char_p)
+FreeFn = CFUNCTYPE(None, c_void_p)
+
+
+class StorageOps(ctypes.Structure):
+    """pgb_storage_ops, version 1: the table only grows at the end."""
+
+    _fields_ = [
+        ("version", c_int),
+        ("open_read", OpenReadFn),
+        ("read", ReadFn),
+        ("close_read", CloseReadFn),
+        ("open_write", OpenWriteFn),
+        ("write", WriteFn),
+        ("commit", CommitFn),
+        ("abort", AbortFn),
+        ("list", ListOpFn),
+        ("stat", StatFn),
+        ("remove", RemoveFn),
+        ("free", FreeFn),
+    ]
 
 _PROTOTYPES = {
     "pgb_version": (c_int, []),
@@ -51,6 +114,33 @@ _PROTOTYPES = {
     "pgb_pg_probe": (c_int, [POINTER(ServerInfoPtr), CtxPtr, c_char_p]),
     "pgb_server_info_free": (None, [ServerInfoPtr]),
     "pgb_server_info_to_json": (c_char_p, [ServerInfoPtr]),
+    "pgb_free": (None, [c_void_p]),
+    "pgb_ctx_set_error": (c_int, [CtxPtr, c_int, c_char_p]),
+    "pgb_storage_open": (c_int, [POINTER(StoragePtr), CtxPtr, c_char_p, OptionsPtr]),
+    "pgb_storage_from_callbacks": (
+        c_int, [POINTER(StoragePtr), CtxPtr, POINTER(StorageOps), c_void_p, c_char_p]
+    ),
+    "pgb_storage_free": (None, [StoragePtr]),
+    "pgb_storage_name": (c_char_p, [StoragePtr]),
+    "pgb_storage_put": (c_int, [StoragePtr, c_char_p, c_char_p, c_size_t, c_int]),
+    "pgb_storage_get": (c_int, [StoragePtr, c_char_p, POINTER(c_void_p), POINTER(c_size_t)]),
+    "pgb_storage_stat": (c_int, [StoragePtr, c_char_p, POINTER(c_uint64)]),
+    "pgb_storage_remove": (c_int, [StoragePtr, c_char_p]),
+    "pgb_storage_list": (c_int, [StoragePtr, c_char_p, ListFn, c_void_p]),
+    "pgb_repo_init": (c_int, [POINTER(RepoPtr), StoragePtr, OptionsPtr]),
+    "pgb_repo_open": (c_int, [POINTER(RepoPtr), StoragePtr, OptionsPtr]),
+    "pgb_repo_close": (None, [RepoPtr]),
+    "pgb_repo_encryption": (c_char_p, [RepoPtr]),
+    "pgb_repo_id": (c_char_p, [RepoPtr]),
+    "pgb_repo_can_read": (c_int, [RepoPtr]),
+    "pgb_repo_lock": (c_int, [RepoPtr]),
+    "pgb_repo_unlock": (c_int, [RepoPtr]),
+    "pgb_repo_list": (c_int, [POINTER(BackupListPtr), RepoPtr]),
+    "pgb_backup_list_count": (c_size_t, [BackupListPtr]),
+    "pgb_backup_list_id": (c_char_p, [BackupListPtr, c_size_t]),
+    "pgb_backup_list_to_json": (c_char_p, [BackupListPtr]),
+    "pgb_backup_list_free": (None, [BackupListPtr]),
+    "pgb_keygen": (c_int, [CtxPtr, c_char_p]),
 }
 
 
@@ -62,19 +152,33 @@ def _open_library():
         except OSError as error:
             raise ImportError(f"cannot load PGBACKUP_LIBRARY={explicit}: {error}") from error
     failures = []
-    # The exact SONAME first: find_library may name another, incompatible, version.
-    for find in (lambda: SONAME, lambda: ctypes.util.find_library("pgbackup")):
-        name = find()
+    # What the linker would pick for -lpgbackup (libpgbackup.so) first, then the
+    # exact SONAME. find_library may name another, incompatible, version: such a
+    # library is passed over for the next candidate.
+    for name in (ctypes.util.find_library("pgbackup"), SONAME):
         if not name:
             continue
         try:
-            return ctypes.CDLL(name)
+            library = ctypes.CDLL(name)
         except OSError as error:
             failures.append(str(error))
+            continue
+        found = _abi_of(library)
+        if found == ABI_VERSION:
+            return library
+        failures.append(f"{name} is version {'.'.join(map(str, found))}, this binding needs {SONAME}")
     raise ImportError(
         "cannot find libpgbackup; set PGBACKUP_LIBRARY to the full path of libpgbackup.so"
         + (f" ({'; '.join(failures)})" if failures else "")
     )
+
+
+def _abi_of(library):
+    """The ABI of a loaded library, as ABI_VERSION spells it, from pgb_version()."""
+    version = library.pgb_version
+    version.restype, version.argtypes = c_int, []
+    major, minor = divmod(version() // 100, 100)  # MAJOR * 10000 + MINOR * 100 + PATCH
+    return (major, minor) if major == 0 else (major,)
 
 
 def _declare(library):

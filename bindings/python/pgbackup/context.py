@@ -1,5 +1,6 @@
 """The root handle: a pgb_ctx, which holds the error state of every call made through it."""
 
+import contextlib
 import ctypes
 import threading
 import weakref
@@ -79,3 +80,18 @@ class Context:
 
     def __del__(self):
         self.close()
+
+
+@contextlib.contextmanager
+def holding(*contexts):
+    """Hold the lock of each context given (None is skipped), always in the same order.
+
+    A call that reads an option set of another context needs both locks; taking
+    them in one global order means two threads doing this crosswise never wait
+    on each other forever.
+    """
+    unique = {id(context): context for context in contexts if context is not None}
+    with contextlib.ExitStack() as stack:
+        for key in sorted(unique):
+            stack.enter_context(unique[key]._lock)
+        yield

@@ -1,11 +1,13 @@
 """Options: key/value strings checked against the library's one registry."""
 
+import collections.abc
+import contextlib
 import ctypes
 import enum
 
 from ._lib import PGB_EINVALID, PGB_ITEROVER, OptionsPtr, lib
 from ._text import from_c, to_c
-from .context import Context
+from .context import Context, holding
 from .errors import Error
 
 
@@ -113,6 +115,12 @@ class Options:
         file_name = to_c(path, "file name")
         self._run(lambda opts: lib.pgb_options_load_file(opts, file_name))
 
+    def _handle_for_call(self):
+        """The C handle for a call made through another handle; hold this set's context lock."""
+        if self._handle is None:
+            raise Error(PGB_EINVALID, "the option set is closed")
+        return self._handle
+
     def close(self):
         """Free the option set (and its private context, if it made one). Safe to repeat."""
         context = self._context
@@ -133,3 +141,33 @@ class Options:
 
     def __del__(self):
         self.close()
+
+
+def set_all(options, values):
+    """Set every entry of a mapping; a list or tuple value sets a list option once per item."""
+    for key, value in values.items():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            options.set(key, item)
+
+
+@contextlib.contextmanager
+def options_for_call(options, context):
+    """Give the pgb_options handle (or None) for a call made through context.
+
+    options is None, an Options (of any context), or a mapping of option names
+    to values, turned into a short-lived Options of context. The caller runs its
+    call inside the with block, where the locks of both contexts are held.
+    """
+    if options is None:
+        yield None
+        return
+    if isinstance(options, Options):
+        with holding(context, options.context):
+            yield options._handle_for_call()
+        return
+    if not isinstance(options, collections.abc.Mapping):
+        raise TypeError(f"options must be an Options or a mapping, not {type(options).__name__}")
+    with Options(context) as made:
+        set_all(made, options)
+        with holding(context):
+            yield made._handle_for_call()

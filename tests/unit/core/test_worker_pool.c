@@ -22,9 +22,9 @@ static pgb_ctx *ctx;
 
 struct task {
     int index;
-    int fail_code;          /* returned when non-zero */
+    int fail_code; /* returned when non-zero */
     const char *fail_message;
-    atomic_int *gate;       /* when set, wait until it opens */
+    atomic_int *gate; /* when set, wait until it opens */
     atomic_int started, ran;
     unsigned long long result;
 };
@@ -120,13 +120,15 @@ static void test_first_failure_is_reported_and_later_work_skipped(void)
     tasks[500].fail_code = PGB_ECORRUPT;
     tasks[500].fail_message = "later failure";
     int submitted = 0, submit_rc = PGB_OK;
-    while (submitted < TASKS && (submit_rc = pgb_worker_pool_submit(pool, run_task, &tasks[submitted])) == PGB_OK)
+    while (submitted < TASKS &&
+           (submit_rc = pgb_worker_pool_submit(pool, run_task, &tasks[submitted])) == PGB_OK)
         submitted++;
     /* Submit tells the producer to stop once a task has failed. */
     CU_ASSERT_EQUAL(submit_rc, PGB_EIO);
     CU_ASSERT(submitted < 20);
     CU_ASSERT_EQUAL(pgb_worker_pool_wait(pool), PGB_EIO);
-    CU_ASSERT_STRING_EQUAL(pgb_ctx_errmsg(ctx), "cannot write base/16384/10: No space left on device");
+    CU_ASSERT_STRING_EQUAL(pgb_ctx_errmsg(ctx),
+                           "cannot write base/16384/10: No space left on device");
     /* One thread runs in order: 0..10 ran, nothing after the failure started. */
     CU_ASSERT_EQUAL(count_ran(0, 11), 11);
     CU_ASSERT_EQUAL(count_ran(11, TASKS), 0);
@@ -148,7 +150,8 @@ static void test_first_failure_wins_with_many_threads(void)
     tasks[TASKS - 1].fail_code = PGB_EIO;
     tasks[TASKS - 1].fail_message = "never reached";
     for (int i = 0; i < TASKS; i++)
-        pgb_worker_pool_submit(pool, run_task, &tasks[i]); /* keeps going: the pool skips the rest */
+        pgb_worker_pool_submit(pool, run_task,
+                               &tasks[i]); /* keeps going: the pool skips the rest */
     CU_ASSERT_EQUAL(pgb_worker_pool_wait(pool), PGB_ECORRUPT);
     CU_ASSERT_STRING_EQUAL(pgb_ctx_errmsg(ctx), "checksum mismatch in base/1/5");
     CU_ASSERT_EQUAL(atomic_load(&tasks[TASKS - 1].ran), 0);
@@ -287,7 +290,8 @@ int main(void)
     alarm(60); /* a deadlock fails the test instead of hanging it */
     CU_TestInfo tests_info[] = {
         {"every_task_runs_once_with_its_result", test_every_task_runs_once_with_its_result},
-        {"first_failure_is_reported_and_later_work_skipped", test_first_failure_is_reported_and_later_work_skipped},
+        {"first_failure_is_reported_and_later_work_skipped",
+         test_first_failure_is_reported_and_later_work_skipped},
         {"first_failure_wins_with_many_threads", test_first_failure_wins_with_many_threads},
         {"failure_without_message_gets_one", test_failure_without_message_gets_one},
         {"cancel_flag_skips_queued_work", test_cancel_flag_skips_queued_work},
@@ -296,6 +300,7 @@ int main(void)
         {"bad_thread_counts_are_refused", test_bad_thread_counts_are_refused},
         CU_TEST_INFO_NULL,
     };
-    CU_SuiteInfo suites[] = {{"worker_pool", setup, teardown, NULL, NULL, tests_info}, CU_SUITE_INFO_NULL};
+    CU_SuiteInfo suites[] = {{"worker_pool", setup, teardown, NULL, NULL, tests_info},
+                             CU_SUITE_INFO_NULL};
     return pgb_test_run(suites);
 }

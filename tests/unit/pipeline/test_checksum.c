@@ -16,7 +16,8 @@
 
 static pgb_ctx *ctx;
 
-static const char empty_sha256[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+static const char empty_sha256[] =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 static const char abc_sha256[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 /* FIPS 180-2 appendix B.3: one million times 'a'. */
 static const char million_a_sha256[] =
@@ -40,8 +41,9 @@ static void sink_digest(const uint8_t *data, size_t size, size_t chunk, char hex
     CU_ASSERT_FATAL(pgb_memory_sink_new(ctx, &memory) == PGB_OK);
     CU_ASSERT_FATAL(pgb_sha256_sink_new(ctx, memory, &sha) == PGB_OK);
     for (size_t offset = 0; offset < size; offset += chunk)
-        CU_ASSERT_EQUAL(pgb_sink_write(sha, data + offset, size - offset < chunk ? size - offset : chunk),
-                        PGB_OK);
+        CU_ASSERT_EQUAL(
+            pgb_sink_write(sha, data + offset, size - offset < chunk ? size - offset : chunk),
+            PGB_OK);
     CU_ASSERT_EQUAL(pgb_sink_finish(sha), PGB_OK);
     uint8_t digest[PGB_SHA256_SIZE];
     CU_ASSERT_EQUAL(pgb_sha256_sink_digest(sha, digest), PGB_OK);
@@ -91,7 +93,8 @@ static int source_read(const char *text, const uint8_t *expected, const char *na
                        char *copy)
 {
     pgb_source *memory = NULL, *sha = NULL;
-    CU_ASSERT_FATAL(pgb_memory_source_new(ctx, (const uint8_t *)text, strlen(text), &memory) == PGB_OK);
+    CU_ASSERT_FATAL(pgb_memory_source_new(ctx, (const uint8_t *)text, strlen(text), &memory) ==
+                    PGB_OK);
     CU_ASSERT_FATAL(pgb_sha256_source_new(ctx, memory, expected, name, &sha) == PGB_OK);
     uint8_t digest[PGB_SHA256_SIZE];
     CU_ASSERT_EQUAL(pgb_sha256_source_digest(sha, digest), PGB_EINVALID);
@@ -131,8 +134,8 @@ static void test_mismatch_names_the_object_and_both_digests(void)
     CU_ASSERT_FATAL(pgb_hex_decode(ctx, abc_sha256, expected, sizeof(expected)) == PGB_OK);
     CU_ASSERT_EQUAL(source_read("abd", expected, "base/16384/2619", hex, copy), PGB_ECORRUPT);
     char message[256];
-    snprintf(message, sizeof(message), "checksum mismatch in base/16384/2619: expected %s, found %s",
-             abc_sha256, hex);
+    snprintf(message, sizeof(message),
+             "checksum mismatch in base/16384/2619: expected %s, found %s", abc_sha256, hex);
     CU_ASSERT_STRING_EQUAL(pgb_ctx_errmsg(ctx), message);
     CU_ASSERT_EQUAL(pgb_ctx_errcode(ctx), PGB_ECORRUPT);
     CU_ASSERT_STRING_NOT_EQUAL(hex, abc_sha256);
@@ -167,7 +170,8 @@ int main(void)
         {"sink_gives_standard_digests", test_sink_gives_standard_digests},
         {"sink_without_next_only_hashes", test_sink_without_next_only_hashes},
         {"source_passes_bytes_and_checks_digest", test_source_passes_bytes_and_checks_digest},
-        {"mismatch_names_the_object_and_both_digests", test_mismatch_names_the_object_and_both_digests},
+        {"mismatch_names_the_object_and_both_digests",
+         test_mismatch_names_the_object_and_both_digests},
         {"hex_round_trips_and_rejects_bad_text", test_hex_round_trips_and_rejects_bad_text},
         CU_TEST_INFO_NULL,
     };

@@ -47,9 +47,9 @@ static void fill_random(uint8_t *out, size_t size, uint64_t seed)
 
 static void fill_text(uint8_t *out, size_t size, uint64_t seed)
 {
-    static const char *const words[] = {"backup", "restore", "relation", "tuple", "vacuum",
-                                        "checkpoint", "segment", "timeline", "index", "page",
-                                        "heap", "toast", "lsn", "wal", "archive", "replica"};
+    static const char *const words[] = {
+        "backup", "restore", "relation", "tuple", "vacuum", "checkpoint", "segment", "timeline",
+        "index",  "page",    "heap",     "toast", "lsn",    "wal",        "archive", "replica"};
     size_t used = 0;
     while (used < size) {
         char line[128];
@@ -217,8 +217,9 @@ static void test_codec_spec_parses_names_and_default_levels(void)
 
 static void test_codec_spec_errors_name_the_spec(void)
 {
-    static const char *const bad[] = {"brotli", "zstd:0", "zstd:23", "zstd:", "zstd:x", "lz4:13",
-                                      "gzip:10", "gzip:-1", "none:1", "ZSTD", "", "zstd:3:4"};
+    static const char *const bad[] = {
+        "brotli",  "zstd:0",  "zstd:23", "zstd:", "zstd:x", "lz4:13",
+        "gzip:10", "gzip:-1", "none:1",  "ZSTD",  "",       "zstd:3:4"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int codec = 7, level = 7;
         CU_ASSERT_EQUAL(pgb_codec_parse(ctx, bad[i], &codec, &level), PGB_EINVALID);
@@ -264,8 +265,10 @@ static void test_highest_levels_round_trip(void)
     /* zstd's ultra levels zero hundreds of MiB of tables per stream: small inputs only. */
     static const size_t sizes[] = {0, 65537, MIB};
     for (size_t s = 0; s < 3; s++) {
-        CU_ASSERT(round_trip(PGB_CODEC_ZSTD, 22, text_data, sizes[s], 7777, 65536) <= sizes[s] / 2 + 16);
-        CU_ASSERT(round_trip(PGB_CODEC_LZ4, 12, text_data, sizes[s], 7777, 65536) <= sizes[s] / 2 + 32);
+        CU_ASSERT(round_trip(PGB_CODEC_ZSTD, 22, text_data, sizes[s], 7777, 65536) <=
+                  sizes[s] / 2 + 16);
+        CU_ASSERT(round_trip(PGB_CODEC_LZ4, 12, text_data, sizes[s], 7777, 65536) <=
+                  sizes[s] / 2 + 32);
         CU_ASSERT(round_trip(PGB_CODEC_GZIP, 9, random_data, sizes[s], 7777, 65536) > sizes[s]);
     }
 }
@@ -328,8 +331,14 @@ static void test_truncated_stream_is_corrupt(void)
             struct bytes compressed = {0};
             CU_ASSERT_FATAL(compress_bytes(codec, 1, data, 3 * 65536 + 5, 65536, &compressed) ==
                             PGB_OK);
-            size_t cuts[] = {0, 1, 4, 10, compressed.size / 3, compressed.size / 2,
-                             compressed.size - 4, compressed.size - 1};
+            size_t cuts[] = {0,
+                             1,
+                             4,
+                             10,
+                             compressed.size / 3,
+                             compressed.size / 2,
+                             compressed.size - 4,
+                             compressed.size - 1};
             for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
                 struct bytes plain = {0};
                 int rc = decompress_bytes(codec, compressed.data, cuts[k], 65536, &plain);
@@ -370,7 +379,8 @@ static void test_garbage_input_is_corrupt_with_the_codec_message(void)
 {
     for (size_t i = 0; i < 3; i++) {
         struct bytes plain = {0};
-        CU_ASSERT_EQUAL(decompress_bytes(real_codecs[i], text_data, 4096, 4096, &plain), PGB_ECORRUPT);
+        CU_ASSERT_EQUAL(decompress_bytes(real_codecs[i], text_data, 4096, 4096, &plain),
+                        PGB_ECORRUPT);
         CU_ASSERT(starts_with(pgb_ctx_errmsg(ctx), pgb_codec_name(real_codecs[i])));
         free(plain.data);
     }
@@ -431,13 +441,14 @@ static int store_with_digest(int codec, int level, const uint8_t *data, size_t s
 }
 
 /* Read memory -> decompress -> sha256 (checked against digest). */
-static int load_checked(int codec, const struct bytes *stored, const uint8_t digest[PGB_SHA256_SIZE],
-                        struct bytes *out)
+static int load_checked(int codec, const struct bytes *stored,
+                        const uint8_t digest[PGB_SHA256_SIZE], struct bytes *out)
 {
     pgb_source *memory = NULL, *decompress = NULL, *sha = NULL;
     CU_ASSERT_FATAL(pgb_memory_source_new(ctx, stored->data, stored->size, &memory) == PGB_OK);
     CU_ASSERT_FATAL(pgb_decompress_source_new(ctx, codec, memory, &decompress) == PGB_OK);
-    CU_ASSERT_FATAL(pgb_sha256_source_new(ctx, decompress, digest, "base/16384/2619", &sha) == PGB_OK);
+    CU_ASSERT_FATAL(pgb_sha256_source_new(ctx, decompress, digest, "base/16384/2619", &sha) ==
+                    PGB_OK);
     int rc = read_all(sha, 8191, out);
     pgb_source_destroy(sha);
     return rc;
@@ -451,13 +462,25 @@ static void test_flipped_byte_never_yields_wrong_data(void)
         int codec = codecs[c], level = codec == PGB_CODEC_NONE ? 0 : 1;
         struct bytes stored = {0}, plain = {0};
         uint8_t digest[PGB_SHA256_SIZE];
-        CU_ASSERT_FATAL(store_with_digest(codec, level, text_data, size, &stored, digest) == PGB_OK);
+        CU_ASSERT_FATAL(store_with_digest(codec, level, text_data, size, &stored, digest) ==
+                        PGB_OK);
         CU_ASSERT_EQUAL(load_checked(codec, &stored, digest, &plain), PGB_OK);
         CU_ASSERT(same_bytes(&plain, text_data, size));
         free(plain.data);
 
-        size_t positions[] = {0, 1, 3, 5, 9, 13, 17, 100, stored.size / 3, stored.size / 2,
-                              stored.size - 9, stored.size - 5, stored.size - 1};
+        size_t positions[] = {0,
+                              1,
+                              3,
+                              5,
+                              9,
+                              13,
+                              17,
+                              100,
+                              stored.size / 3,
+                              stored.size / 2,
+                              stored.size - 9,
+                              stored.size - 5,
+                              stored.size - 1};
         int failures = 0;
         for (size_t p = 0; p < sizeof(positions) / sizeof(positions[0]); p++) {
             for (int bit = 0; bit < 8; bit += 7) {
@@ -466,7 +489,8 @@ static void test_flipped_byte_never_yields_wrong_data(void)
                 stored.data[positions[p]] ^= (uint8_t)(1u << bit);
                 /* Either the read fails as damage, or what came back is exactly right
                    (a flip in a field no format checks, such as gzip's MTIME). */
-                CU_ASSERT(rc == PGB_ECORRUPT || (rc == PGB_OK && same_bytes(&plain, text_data, size)));
+                CU_ASSERT(rc == PGB_ECORRUPT ||
+                          (rc == PGB_OK && same_bytes(&plain, text_data, size)));
                 if (rc == PGB_ECORRUPT)
                     failures++;
                 if (rc != PGB_ECORRUPT && !(rc == PGB_OK && same_bytes(&plain, text_data, size)))
@@ -481,7 +505,8 @@ static void test_flipped_byte_never_yields_wrong_data(void)
         if (codec == PGB_CODEC_NONE) {
             stored.data[stored.size / 2] ^= 0x20;
             CU_ASSERT_EQUAL(load_checked(codec, &stored, digest, &plain), PGB_ECORRUPT);
-            CU_ASSERT(starts_with(pgb_ctx_errmsg(ctx), "checksum mismatch in base/16384/2619: expected "));
+            CU_ASSERT(starts_with(pgb_ctx_errmsg(ctx),
+                                  "checksum mismatch in base/16384/2619: expected "));
             free(plain.data);
         }
         free(stored.data);
@@ -516,7 +541,8 @@ static int run_and_read(const char *command, struct bytes *out)
 }
 
 /* Our stream, decompressed by the codec's own command-line tool. */
-static void check_tool_reads(int codec, int level, const char *tool, const uint8_t *data, size_t size)
+static void check_tool_reads(int codec, int level, const char *tool, const uint8_t *data,
+                             size_t size)
 {
     struct bytes compressed = {0}, plain = {0};
     CU_ASSERT_FATAL(compress_bytes(codec, level, data, size, 100003, &compressed) == PGB_OK);
@@ -539,7 +565,8 @@ static void check_reads_tool_output(int codec, const char *tool, const uint8_t *
     char command[256];
     snprintf(command, sizeof(command), "%s -c < %s", tool, path);
     CU_ASSERT_EQUAL(run_and_read(command, &compressed), 0);
-    CU_ASSERT_EQUAL(decompress_bytes(codec, compressed.data, compressed.size, 65536, &plain), PGB_OK);
+    CU_ASSERT_EQUAL(decompress_bytes(codec, compressed.data, compressed.size, 65536, &plain),
+                    PGB_OK);
     CU_ASSERT(same_bytes(&plain, data, size));
     unlink(path);
     free(path);
@@ -602,7 +629,8 @@ static void test_compress_sink_refuses_use_after_finish(void)
     CU_ASSERT_EQUAL(pgb_sink_write(sink, text_data, 1000), PGB_OK);
     CU_ASSERT_EQUAL(pgb_sink_finish(sink), PGB_OK);
     CU_ASSERT_EQUAL(pgb_sink_write(sink, text_data, 1), PGB_EINVALID);
-    CU_ASSERT_PTR_NOT_NULL(strstr(pgb_ctx_errmsg(ctx), "lz4 compression stream used after it was finished"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(pgb_ctx_errmsg(ctx), "lz4 compression stream used after it was finished"));
     CU_ASSERT_EQUAL(pgb_sink_finish(sink), PGB_EINVALID);
     pgb_sink_destroy(sink);
 }
@@ -610,23 +638,27 @@ static void test_compress_sink_refuses_use_after_finish(void)
 int main(void)
 {
     CU_TestInfo tests[] = {
-        {"codec_spec_parses_names_and_default_levels", test_codec_spec_parses_names_and_default_levels},
+        {"codec_spec_parses_names_and_default_levels",
+         test_codec_spec_parses_names_and_default_levels},
         {"codec_spec_errors_name_the_spec", test_codec_spec_errors_name_the_spec},
         {"codec_values_are_the_header_bytes", test_codec_values_are_the_header_bytes},
-        {"every_codec_and_level_round_trips_every_size", test_every_codec_and_level_round_trips_every_size},
+        {"every_codec_and_level_round_trips_every_size",
+         test_every_codec_and_level_round_trips_every_size},
         {"highest_levels_round_trip", test_highest_levels_round_trip},
         {"compressible_data_gets_smaller", test_compressible_data_gets_smaller},
         {"odd_write_chunks_round_trip", test_odd_write_chunks_round_trip},
         {"odd_read_sizes_round_trip", test_odd_read_sizes_round_trip},
         {"truncated_stream_is_corrupt", test_truncated_stream_is_corrupt},
         {"empty_input_is_not_a_stream", test_empty_input_is_not_a_stream},
-        {"garbage_input_is_corrupt_with_the_codec_message", test_garbage_input_is_corrupt_with_the_codec_message},
+        {"garbage_input_is_corrupt_with_the_codec_message",
+         test_garbage_input_is_corrupt_with_the_codec_message},
         {"bytes_after_the_frame_are_corrupt", test_bytes_after_the_frame_are_corrupt},
         {"flipped_byte_never_yields_wrong_data", test_flipped_byte_never_yields_wrong_data},
         {"gzip_stream_is_real_gzip", test_gzip_stream_is_real_gzip},
         {"zstd_stream_is_real_zstd", test_zstd_stream_is_real_zstd},
         {"lz4_stream_is_real_lz4_frame", test_lz4_stream_is_real_lz4_frame},
-        {"failed_creation_leaves_next_with_the_caller", test_failed_creation_leaves_next_with_the_caller},
+        {"failed_creation_leaves_next_with_the_caller",
+         test_failed_creation_leaves_next_with_the_caller},
         {"compress_sink_refuses_use_after_finish", test_compress_sink_refuses_use_after_finish},
         CU_TEST_INFO_NULL,
     };
