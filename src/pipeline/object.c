@@ -36,6 +36,7 @@ struct pgb_object_writer {
 struct pgb_object_reader {
     pgb_ctx *ctx;
     pgb_source *tail; /* the sha256 stage; owns the chain */
+    pgb_source *body; /* the stage under the decompressor: drained at the end (not owned) */
     char *key;
 };
 
@@ -210,6 +211,7 @@ int pgb_object_reader_open(pgb_object_reader **out, pgb_storage *storage, const 
             chain = stage;
         OPENSSL_cleanse(data_key, sizeof(data_key));
     }
+    pgb_source *body = chain;
     if (rc == PGB_OK) {
         rc = pgb_decompress_source_new(ctx, header.codec, chain, &stage);
         if (rc == PGB_OK)
@@ -231,13 +233,32 @@ int pgb_object_reader_open(pgb_object_reader **out, pgb_storage *storage, const 
     }
     r->ctx = ctx;
     r->tail = chain;
+    r->body = body;
     *out = r;
     return PGB_OK;
+}
+
+/*
+ * At the end of the plaintext the body must be at its end too: this runs the
+ * trailer or final-chunk checks even if a codec stopped reading at the end of
+ * its frame, and refuses bytes after it.
+ */
+static int check_body_ended(pgb_object_reader *r)
+{
+    uint8_t extra;
+    size_t got = 0;
+    int rc = pgb_source_read(r->body, &extra, 1, &got);
+    if (rc == PGB_OK && got > 0)
+        rc = pgb_error_set(r->ctx, PGB_ECORRUPT, "object %s is damaged: it has data after the end of its "
+                           "compressed stream", r->key);
+    return rc;
 }
 
 int pgb_object_reader_read(pgb_object_reader *r, void *buffer, size_t size, size_t *got)
 {
     int rc = pgb_source_read(r->tail, buffer, size, got);
+    if (rc == PGB_OK && *got == 0 && size > 0)
+        rc = check_body_ended(r);
     /* Codec messages do not know which object they decode: say it. */
     if (rc == PGB_ECORRUPT && !strstr(pgb_ctx_errmsg(r->ctx), r->key))
         pgb_error_prefix(r->ctx, "object %s is damaged", r->key);
