@@ -227,8 +227,10 @@ static void test_submit_blocks_when_queue_is_full(void)
         usleep(1000);
     pthread_t producer;
     CU_ASSERT_FATAL(pthread_create(&producer, NULL, produce, &p) == 0);
-    usleep(200000);
-    /* One thread busy, 2 * 1 queued: the third submit waits. */
+    for (int i = 0; i < 5000 && atomic_load(&p.submitted) < 2; i++)
+        usleep(1000);
+    usleep(100000);
+    /* One thread busy, 2 * 1 queued: the third submit still waits. */
     CU_ASSERT_EQUAL(atomic_load(&p.submitted), 2);
     atomic_store(&gate, 1);
     pthread_join(producer, NULL);
