@@ -94,3 +94,41 @@ func (c *Context) release(handle unsafe.Pointer) {
 		free()
 	}
 }
+
+// withOptions runs fn like with, passing opts's C handle (nil when opts is
+// nil). When opts belongs to another Context, that Context's mutex is held too,
+// so nothing changes the set while C reads it; the two mutexes are always taken
+// in the same order, so two goroutines doing this crosswise cannot deadlock.
+func (c *Context) withOptions(opts *Options, fn func(ctx *C.pgb_ctx, opts *C.pgb_options) error) error {
+	if opts == nil {
+		return c.with(func(ctx *C.pgb_ctx) error { return fn(ctx, nil) })
+	}
+	unlock := lockBoth(c, opts.ctx)
+	defer unlock()
+	if c.ptr == nil {
+		return newError(CodeInvalid, "the libpgbackup context is closed", "")
+	}
+	if opts.ptr == nil || opts.ctx.ptr == nil { // closing its context freed it too
+		return newError(CodeInvalid, "the option set is closed", "")
+	}
+	return fn(c.ptr, opts.ptr)
+}
+
+// lockBoth locks the mutexes of a and b (once if they are the same Context) in
+// address order, and returns the function that unlocks them. The garbage
+// collector does not move heap objects, so the order never changes.
+func lockBoth(a, b *Context) (unlock func()) {
+	if a == b {
+		a.mu.Lock()
+		return a.mu.Unlock
+	}
+	if uintptr(unsafe.Pointer(b)) < uintptr(unsafe.Pointer(a)) {
+		a, b = b, a
+	}
+	a.mu.Lock()
+	b.mu.Lock()
+	return func() {
+		b.mu.Unlock()
+		a.mu.Unlock()
+	}
+}

@@ -10,4 +10,10 @@
 // caller at a time, however, so a Context serialises the calls made through it
 // (and through the handles made from it) with a mutex. Use one Context per
 // goroutine for parallel work.
+//
+// Handles: a Context makes Options and Storage; a Storage opens Repo handles.
+// A child keeps its parent alive and is freed before it, as C requires:
+// closing a Context closes its Options and Storage, and closing a Storage
+// closes its repositories. Close handles when done; finalizers free forgotten
+// ones, children first.
 package pgbackup

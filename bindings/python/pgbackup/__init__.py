@@ -6,16 +6,23 @@ system's library search path.
 
 from .context import Context
 from .errors import Error, Status, status_name
+from .keys import keygen
 from .options import Options, Source, option_names
 from .probe import probe
+from .repo import Repo
+from .storage import Storage, StorageObject
 from .version import version, version_number
 
 __all__ = [
     "Context",
     "Error",
     "Options",
+    "Repo",
     "Source",
     "Status",
+    "Storage",
+    "StorageObject",
+    "keygen",
     "option_names",
     "probe",
     "status_name",

@@ -143,7 +143,7 @@ class Options:
         self.close()
 
 
-def set_all(options, values):
+def _set_all(options, values):
     """Set every entry of a mapping; a list or tuple value sets a list option once per item."""
     for key, value in values.items():
         for item in value if isinstance(value, (list, tuple)) else (value,):
@@ -168,6 +168,6 @@ def options_for_call(options, context):
     if not isinstance(options, collections.abc.Mapping):
         raise TypeError(f"options must be an Options or a mapping, not {type(options).__name__}")
     with Options(context) as made:
-        set_all(made, options)
+        _set_all(made, options)
         with holding(context):
             yield made._handle_for_call()
