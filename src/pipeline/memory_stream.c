@@ -82,6 +82,48 @@ const uint8_t *pgb_memory_sink_data(const pgb_sink *sink, size_t *size)
     return m->data;
 }
 
+struct forward_sink {
+    pgb_sink base;
+    pgb_sink *target;
+    uint64_t bytes;
+};
+
+static int forward_sink_write(pgb_sink *sink, const uint8_t *data, size_t size)
+{
+    struct forward_sink *f = (struct forward_sink *)sink;
+    f->bytes += size;
+    return pgb_sink_write(f->target, data, size);
+}
+
+static int forward_sink_finish(pgb_sink *sink)
+{
+    (void)sink; /* the target belongs to someone else, who finishes it */
+    return PGB_OK;
+}
+
+static void forward_sink_destroy(pgb_sink *sink)
+{
+    free(sink);
+}
+
+static const struct pgb_sink_ops forward_sink_ops = {forward_sink_write, forward_sink_finish, forward_sink_destroy};
+
+int pgb_forward_sink_new(pgb_ctx *ctx, pgb_sink *target, pgb_sink **out)
+{
+    struct forward_sink *f = calloc(1, sizeof(*f));
+    if (!f)
+        return pgb_error_nomem(ctx);
+    f->base = (pgb_sink){&forward_sink_ops, ctx, NULL};
+    f->target = target;
+    *out = &f->base;
+    return PGB_OK;
+}
+
+uint64_t pgb_forward_sink_bytes(const pgb_sink *sink)
+{
+    return ((const struct forward_sink *)sink)->bytes;
+}
+
 struct memory_source {
     pgb_source base;
     const uint8_t *data;

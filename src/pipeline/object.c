@@ -25,12 +25,17 @@
 #include "pipeline/storage_stream.h"
 #include "storage/storage.h"
 
-struct pgb_object_writer {
+struct pgb_object_encoder {
     pgb_ctx *ctx;
+    pgb_sink *head;         /* the sha256 stage; owns the chain down to the forwarding sink */
+    pgb_sink *forward;      /* the last stage: counts and passes bytes to the destination */
+    size_t header_size;
+};
+
+struct pgb_object_writer {
     pgb_storage_writer *storage_writer;
-    pgb_sink *head;          /* the sha256 stage; owns the chain */
-    pgb_sink *storage_sink;  /* the last stage, for the stored size */
-    size_t header_size;      /* written straight to storage */
+    pgb_sink *storage_sink;
+    pgb_object_encoder *encoder;
 };
 
 struct pgb_object_reader {
@@ -67,32 +72,28 @@ static int make_header(pgb_ctx *ctx, const struct pgb_keyset *keys, int codec, i
     return rc == PGB_OK ? pgb_object_header_encode(ctx, &header, raw, raw_size) : rc;
 }
 
-int pgb_object_writer_open(pgb_object_writer **out, pgb_storage *storage, const char *key,
+int pgb_object_encoder_new(pgb_object_encoder **out, pgb_ctx *ctx, pgb_sink *destination, const char *name,
                            const struct pgb_keyset *keys, const struct pgb_object_spec *spec)
 {
-    pgb_ctx *ctx = storage->ctx;
     *out = NULL;
-    int cipher = choose_cipher(ctx, keys, spec->seal, key);
+    int cipher = choose_cipher(ctx, keys, spec->seal, name);
     if (cipher < 0)
         return cipher;
     uint8_t raw[PGB_OBJECT_HEADER_MAX_SIZE], data_key[PGB_DATA_KEY_SIZE];
     size_t raw_size = 0;
     int rc = make_header(ctx, keys, spec->codec, cipher, raw, &raw_size, data_key);
-    pgb_object_writer *w = calloc(1, sizeof(*w));
-    if (!w)
+    pgb_object_encoder *e = rc == PGB_OK ? calloc(1, sizeof(*e)) : NULL;
+    if (rc == PGB_OK && !e)
         rc = pgb_error_nomem(ctx);
-    if (rc == PGB_OK)
-        rc = pgb_storage_writer_open(&w->storage_writer, storage, key, spec->flags);
-    if (rc == PGB_OK)
-        rc = pgb_storage_writer_write(w->storage_writer, raw, raw_size);
 
     /* Build the chain from its end; each stage owns the next once made. */
-    pgb_sink *chain = NULL;
+    pgb_sink *chain = NULL, *stage = NULL;
     if (rc == PGB_OK)
-        rc = pgb_storage_sink_new(ctx, w->storage_writer, &chain);
-    if (rc == PGB_OK)
-        w->storage_sink = chain;
-    pgb_sink *stage = NULL;
+        rc = pgb_forward_sink_new(ctx, destination, &chain);
+    if (rc == PGB_OK) {
+        e->forward = chain;
+        rc = pgb_sink_write(chain, raw, raw_size); /* the header goes first, as it is */
+    }
     if (rc == PGB_OK) {
         rc = cipher != PGB_CIPHER_NONE ? pgb_encrypt_sink_new(ctx, data_key, raw, raw_size, chain, &stage)
                                        : pgb_digest_trailer_sink_new(ctx, raw, raw_size, chain, &stage);
@@ -112,50 +113,87 @@ int pgb_object_writer_open(pgb_object_writer **out, pgb_storage *storage, const 
     OPENSSL_cleanse(data_key, sizeof(data_key));
     if (rc != PGB_OK) {
         pgb_sink_destroy(chain);
-        if (w)
-            pgb_storage_writer_abort(w->storage_writer);
-        free(w);
+        free(e);
         return rc;
     }
-    w->ctx = ctx;
-    w->head = chain;
-    w->header_size = raw_size;
+    e->ctx = ctx;
+    e->head = chain;
+    e->header_size = raw_size;
+    *out = e;
+    return PGB_OK;
+}
+
+int pgb_object_encoder_write(pgb_object_encoder *e, const void *data, size_t size)
+{
+    return pgb_sink_write(e->head, data, size);
+}
+
+int pgb_object_encoder_finish(pgb_object_encoder *e, struct pgb_object_info *info)
+{
+    int rc = pgb_sink_finish(e->head);
+    if (rc == PGB_OK && info) {
+        pgb_sha256_sink_digest(e->head, info->sha256);
+        info->plain_size = pgb_sha256_sink_bytes(e->head);
+        info->stored_size = pgb_forward_sink_bytes(e->forward);
+    }
+    return rc;
+}
+
+void pgb_object_encoder_free(pgb_object_encoder *e)
+{
+    if (!e)
+        return;
+    pgb_sink_destroy(e->head);
+    free(e);
+}
+
+int pgb_object_writer_open(pgb_object_writer **out, pgb_storage *storage, const char *key,
+                           const struct pgb_keyset *keys, const struct pgb_object_spec *spec)
+{
+    pgb_ctx *ctx = storage->ctx;
+    *out = NULL;
+    pgb_object_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return pgb_error_nomem(ctx);
+    int rc = pgb_storage_writer_open(&w->storage_writer, storage, key, spec->flags);
+    if (rc == PGB_OK)
+        rc = pgb_storage_sink_new(ctx, w->storage_writer, &w->storage_sink);
+    if (rc == PGB_OK)
+        rc = pgb_object_encoder_new(&w->encoder, ctx, w->storage_sink, key, keys, spec);
+    if (rc != PGB_OK) {
+        pgb_object_writer_abort(w);
+        return rc;
+    }
     *out = w;
     return PGB_OK;
 }
 
 int pgb_object_writer_write(pgb_object_writer *w, const void *data, size_t size)
 {
-    return pgb_sink_write(w->head, data, size);
+    return pgb_object_encoder_write(w->encoder, data, size);
 }
 
 void pgb_object_writer_abort(pgb_object_writer *w)
 {
     if (!w)
         return;
-    pgb_sink_destroy(w->head);
+    pgb_object_encoder_free(w->encoder);
+    pgb_sink_destroy(w->storage_sink);
     pgb_storage_writer_abort(w->storage_writer);
     free(w);
 }
 
 int pgb_object_writer_commit(pgb_object_writer *w, struct pgb_object_info *info)
 {
-    int rc = pgb_sink_finish(w->head);
-    struct pgb_object_info result = {0};
+    struct pgb_object_info result;
+    int rc = pgb_object_encoder_finish(w->encoder, &result);
     if (rc == PGB_OK) {
-        pgb_sha256_sink_digest(w->head, result.sha256);
-        result.plain_size = pgb_sha256_sink_bytes(w->head);
-        result.stored_size = w->header_size + pgb_storage_sink_bytes(w->storage_sink);
-    }
-    pgb_sink_destroy(w->head);
-    if (rc != PGB_OK) {
-        pgb_storage_writer_abort(w->storage_writer);
-    } else {
         rc = pgb_storage_writer_commit(w->storage_writer);
-        if (rc == PGB_OK && info)
-            *info = result;
+        w->storage_writer = NULL; /* commit frees it, also on failure */
     }
-    free(w);
+    if (rc == PGB_OK && info)
+        *info = result;
+    pgb_object_writer_abort(w);
     return rc;
 }
 
@@ -178,10 +216,17 @@ static int key_for_cipher(pgb_ctx *ctx, const struct pgb_keyset *keys, int ciphe
 int pgb_object_reader_open(pgb_object_reader **out, pgb_storage *storage, const char *key,
                            const struct pgb_keyset *keys, const uint8_t *expected_sha256)
 {
+    return pgb_object_reader_open_range(out, storage, key, 0, 0, key, keys, expected_sha256);
+}
+
+int pgb_object_reader_open_range(pgb_object_reader **out, pgb_storage *storage, const char *object_key,
+                                 uint64_t offset, uint64_t length, const char *key, const struct pgb_keyset *keys,
+                                 const uint8_t *expected_sha256)
+{
     pgb_ctx *ctx = storage->ctx;
     *out = NULL;
     pgb_storage_reader *storage_reader = NULL;
-    int rc = pgb_storage_reader_open(&storage_reader, storage, key, 0, 0);
+    int rc = pgb_storage_reader_open(&storage_reader, storage, object_key, offset, length);
     if (rc != PGB_OK)
         return rc;
     pgb_source *chain = NULL;

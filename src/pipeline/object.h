@@ -13,7 +13,9 @@
 #include <pgbackup/storage.h>
 
 #include "pipeline/keyset.h"
+#include "pipeline/stream.h"
 
+typedef struct pgb_object_encoder pgb_object_encoder;
 typedef struct pgb_object_writer pgb_object_writer;
 typedef struct pgb_object_reader pgb_object_reader;
 
@@ -33,6 +35,18 @@ struct pgb_object_spec {
 };
 
 /*
+ * Encode one object (header and body) into destination, which stays the
+ * caller's: objects written one after another into a pack stream. name is
+ * for messages. keys must outlive the encoder.
+ */
+int pgb_object_encoder_new(pgb_object_encoder **out, pgb_ctx *ctx, pgb_sink *destination, const char *name,
+                           const struct pgb_keyset *keys, const struct pgb_object_spec *spec);
+int pgb_object_encoder_write(pgb_object_encoder *e, const void *data, size_t size);
+/* Flush the object's last bytes into destination; info->stored_size is its length there. */
+int pgb_object_encoder_finish(pgb_object_encoder *e, struct pgb_object_info *info);
+void pgb_object_encoder_free(pgb_object_encoder *e);
+
+/*
  * Begin writing key. keys must outlive the writer. Errors go to the storage's
  * context. Nothing is visible until commit.
  */
@@ -50,6 +64,10 @@ void pgb_object_writer_abort(pgb_object_writer *w);
  */
 int pgb_object_reader_open(pgb_object_reader **out, pgb_storage *storage, const char *key,
                            const struct pgb_keyset *keys, const uint8_t *expected_sha256);
+/* The object stored at bytes [offset, offset + length) of key (a chunk in a pack); name is for messages. */
+int pgb_object_reader_open_range(pgb_object_reader **out, pgb_storage *storage, const char *key, uint64_t offset,
+                                 uint64_t length, const char *name, const struct pgb_keyset *keys,
+                                 const uint8_t *expected_sha256);
 int pgb_object_reader_read(pgb_object_reader *r, void *buffer, size_t size, size_t *got);
 /* The plaintext digest, once a read has reached the end. */
 int pgb_object_reader_digest(const pgb_object_reader *r, uint8_t out[32]);

@@ -72,6 +72,14 @@ int pgb_memory_sink_new(pgb_ctx *ctx, pgb_sink **out);
 /* The bytes written so far; owned by the sink. */
 const uint8_t *pgb_memory_sink_data(const pgb_sink *sink, size_t *size);
 
+/*
+ * A sink that passes bytes on to target, which it does not own: finishing or
+ * destroying it leaves target alone. It counts the bytes, so that an object
+ * written into a larger stream (a pack) knows its length.
+ */
+int pgb_forward_sink_new(pgb_ctx *ctx, pgb_sink *target, pgb_sink **out);
+uint64_t pgb_forward_sink_bytes(const pgb_sink *sink);
+
 /* A source that reads a memory buffer it does not own. */
 int pgb_memory_source_new(pgb_ctx *ctx, const uint8_t *data, size_t size, pgb_source **out);
 
