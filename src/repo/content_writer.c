@@ -1,0 +1,234 @@
+#include "repo/content_writer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include <pgbackup/error.h>
+
+#include "core/error.h"
+#include "core/text.h"
+
+/* Chunk ids already stored, for reuse: open addressing on the id's first bytes. */
+struct chunk_table {
+    struct pgb_stored_chunk *slots; /* id[0] == 0: empty */
+    size_t capacity, count;
+};
+
+struct pgb_content_writer {
+    struct pgb_repo *repo;
+    pgb_pack_writer *packs;
+    struct chunk_table known;
+    struct pgb_file_list list;
+    struct pgb_content_stats stats;
+    /* The file being written. */
+    struct pgb_file_entry current;
+    int in_entry;
+    uint8_t *buffer; /* one chunk */
+    size_t buffered;
+    size_t chunk_capacity;
+    EVP_MD_CTX *file_digest;
+};
+
+static size_t slot_of(const struct chunk_table *t, const char *id)
+{
+    size_t h = 0;
+    for (int i = 0; i < 16; i++)
+        h = h * 16 + (size_t)(id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10);
+    return h & (t->capacity - 1);
+}
+
+static const struct pgb_stored_chunk *table_find(const struct chunk_table *t, const char *id)
+{
+    if (!t->capacity)
+        return NULL;
+    for (size_t i = slot_of(t, id);; i = (i + 1) & (t->capacity - 1)) {
+        if (!t->slots[i].id[0])
+            return NULL;
+        if (strcmp(t->slots[i].id, id) == 0)
+            return &t->slots[i];
+    }
+}
+
+static int table_add(pgb_ctx *ctx, struct chunk_table *t, const struct pgb_stored_chunk *c)
+{
+    if ((t->count + 1) * 2 > t->capacity) {
+        struct chunk_table bigger = {calloc(t->capacity ? t->capacity * 2 : 1024, sizeof(*t->slots)),
+                                     t->capacity ? t->capacity * 2 : 1024, 0};
+        if (!bigger.slots)
+            return pgb_error_nomem(ctx);
+        for (size_t i = 0; i < t->capacity; i++)
+            if (t->slots[i].id[0])
+                table_add(ctx, &bigger, &t->slots[i]);
+        free(t->slots);
+        *t = bigger;
+    }
+    size_t i = slot_of(t, c->id);
+    while (t->slots[i].id[0] && strcmp(t->slots[i].id, c->id) != 0)
+        i = (i + 1) & (t->capacity - 1);
+    if (!t->slots[i].id[0])
+        t->count++;
+    t->slots[i] = *c;
+    return PGB_OK;
+}
+
+int pgb_content_writer_new(pgb_content_writer **out, struct pgb_repo *repo, int codec, int level,
+                           const struct pgb_file_list *parent)
+{
+    pgb_content_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return pgb_error_nomem(repo->ctx);
+    w->repo = repo;
+    w->chunk_capacity = PGB_CHUNK_SIZE;
+    w->buffer = malloc(w->chunk_capacity);
+    w->file_digest = EVP_MD_CTX_new();
+    int rc = w->buffer && w->file_digest ? PGB_OK : pgb_error_nomem(repo->ctx);
+    if (rc == PGB_OK)
+        rc = pgb_pack_writer_new(&w->packs, repo, codec, level, PGB_PACK_TARGET_SIZE);
+    for (size_t i = 0; rc == PGB_OK && parent && i < parent->count; i++)
+        for (size_t j = 0; rc == PGB_OK && j < parent->entries[i].chunk_count; j++)
+            rc = table_add(repo->ctx, &w->known, &parent->entries[i].chunks[j]);
+    if (rc != PGB_OK) {
+        pgb_content_writer_free(w);
+        return rc;
+    }
+    *out = w;
+    return PGB_OK;
+}
+
+int pgb_content_writer_begin(pgb_content_writer *w, const char *path, int type, uint32_t mode, int64_t mtime,
+                             const char *link)
+{
+    pgb_ctx *ctx = w->repo->ctx;
+    if (w->in_entry)
+        return pgb_error_set(ctx, PGB_EINVALID, "entry %s begins before %s ended", path, w->current.path);
+    w->current = (struct pgb_file_entry){.type = type, .mode = mode, .mtime = mtime};
+    w->current.path = pgb_text_dup(path);
+    if (link)
+        w->current.link = pgb_text_dup(link);
+    if (!w->current.path || (link && !w->current.link))
+        return pgb_error_nomem(ctx);
+    w->buffered = 0;
+    w->in_entry = 1;
+    if (type == PGB_FILE_REGULAR && EVP_DigestInit_ex(w->file_digest, EVP_sha256(), NULL) != 1)
+        return pgb_error_set(ctx, PGB_ERROR, "SHA-256 failed in OpenSSL");
+    return PGB_OK;
+}
+
+static int add_chunk_ref(pgb_content_writer *w, const struct pgb_stored_chunk *c)
+{
+    struct pgb_file_entry *e = &w->current;
+    struct pgb_stored_chunk *grown = realloc(e->chunks, (e->chunk_count + 1) * sizeof(*grown));
+    if (!grown)
+        return pgb_error_nomem(w->repo->ctx);
+    e->chunks = grown;
+    e->chunks[e->chunk_count++] = *c;
+    return PGB_OK;
+}
+
+/* Store (or find again) the buffered chunk. */
+static int flush_chunk(pgb_content_writer *w)
+{
+    pgb_ctx *ctx = w->repo->ctx;
+    uint8_t digest[32];
+    unsigned int digest_size = 0;
+    if (EVP_Digest(w->buffer, w->buffered, digest, &digest_size, EVP_sha256(), NULL) != 1)
+        return pgb_error_set(ctx, PGB_ERROR, "SHA-256 failed in OpenSSL");
+    struct pgb_stored_chunk chunk = {0};
+    int rc = pgb_content_id(ctx, &w->repo->keys, "chunk", digest, sizeof(digest), chunk.id);
+    if (rc != PGB_OK)
+        return rc;
+    const struct pgb_stored_chunk *known = table_find(&w->known, chunk.id);
+    if (known) {
+        w->stats.chunks_reused++;
+        rc = add_chunk_ref(w, known);
+    } else {
+        rc = pgb_pack_writer_add(w->packs, w->buffer, w->buffered, &chunk.ref);
+        if (rc == PGB_OK)
+            rc = table_add(ctx, &w->known, &chunk);
+        if (rc == PGB_OK)
+            rc = add_chunk_ref(w, &chunk);
+        w->stats.chunks_new++;
+    }
+    w->buffered = 0;
+    return rc;
+}
+
+int pgb_content_writer_data(pgb_content_writer *w, const void *data, size_t size)
+{
+    const uint8_t *p = data;
+    if (!w->in_entry || w->current.type != PGB_FILE_REGULAR)
+        return pgb_error_set(w->repo->ctx, PGB_EINVALID, "file data outside a regular file");
+    if (size && EVP_DigestUpdate(w->file_digest, p, size) != 1)
+        return pgb_error_set(w->repo->ctx, PGB_ERROR, "SHA-256 failed in OpenSSL");
+    w->current.size += size;
+    w->stats.bytes += size;
+    while (size > 0) {
+        size_t take = w->chunk_capacity - w->buffered;
+        if (take > size)
+            take = size;
+        memcpy(w->buffer + w->buffered, p, take);
+        w->buffered += take;
+        p += take;
+        size -= take;
+        if (w->buffered == w->chunk_capacity) {
+            int rc = flush_chunk(w);
+            if (rc != PGB_OK)
+                return rc;
+        }
+    }
+    return PGB_OK;
+}
+
+int pgb_content_writer_end(pgb_content_writer *w)
+{
+    pgb_ctx *ctx = w->repo->ctx;
+    int rc = PGB_OK;
+    if (w->current.type == PGB_FILE_REGULAR) {
+        /* An empty file has no chunk; every other file ends with its last, partial chunk. */
+        if (w->buffered > 0)
+            rc = flush_chunk(w);
+        unsigned int size = 0;
+        if (rc == PGB_OK && EVP_DigestFinal_ex(w->file_digest, w->current.sha256, &size) != 1)
+            rc = pgb_error_set(ctx, PGB_ERROR, "SHA-256 failed in OpenSSL");
+        w->stats.files++;
+    }
+    if (rc == PGB_OK)
+        rc = pgb_file_list_append(ctx, &w->list, &w->current);
+    pgb_file_entry_clear(&w->current);
+    w->in_entry = 0;
+    return rc;
+}
+
+int pgb_content_writer_finish(pgb_content_writer *w)
+{
+    int rc = pgb_pack_writer_finish(w->packs);
+    w->stats.stored_bytes = pgb_pack_writer_stored_bytes(w->packs);
+    return rc;
+}
+
+const struct pgb_file_list *pgb_content_writer_list(const pgb_content_writer *w)
+{
+    return &w->list;
+}
+
+struct pgb_content_stats pgb_content_writer_stats(const pgb_content_writer *w)
+{
+    struct pgb_content_stats stats = w->stats;
+    stats.stored_bytes = pgb_pack_writer_stored_bytes(w->packs);
+    return stats;
+}
+
+void pgb_content_writer_free(pgb_content_writer *w)
+{
+    if (!w)
+        return;
+    pgb_pack_writer_free(w->packs);
+    free(w->known.slots);
+    pgb_file_list_clear(&w->list);
+    pgb_file_entry_clear(&w->current);
+    free(w->buffer);
+    EVP_MD_CTX_free(w->file_digest);
+    free(w);
+}

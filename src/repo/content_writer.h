@@ -1,0 +1,48 @@
+/*
+ * Writing the content of a physical backup: files arrive one after another as
+ * streams; each is cut into chunks of PGB_CHUNK_SIZE bytes (small files are
+ * one chunk), every chunk is named by a keyed hash of its SHA-256, and a chunk
+ * already stored by this backup or by the parent backup is referenced instead
+ * of stored again. That is how an incremental stores only what changed, found
+ * by content, never by size and mtime.
+ */
+#ifndef PGB_REPO_CONTENT_WRITER_H
+#define PGB_REPO_CONTENT_WRITER_H
+
+#include <stdint.h>
+
+#include "repo/file_list.h"
+
+#define PGB_CHUNK_SIZE ((size_t)1024 * 1024)
+#define PGB_PACK_TARGET_SIZE ((uint64_t)32 * 1024 * 1024)
+
+typedef struct pgb_content_writer pgb_content_writer;
+
+struct pgb_content_stats {
+    uint64_t files;
+    uint64_t bytes;          /* file bytes seen */
+    uint64_t stored_bytes;   /* bytes written to packs */
+    uint64_t chunks_new;
+    uint64_t chunks_reused;  /* found in this backup or the parent */
+};
+
+/* parent: the file list of the backup to reuse chunks from, or NULL for a full backup. */
+int pgb_content_writer_new(pgb_content_writer **out, struct pgb_repo *repo, int codec, int level,
+                           const struct pgb_file_list *parent);
+
+/* Begin an entry. For regular files the bytes follow through _data; size is the expected size (informative). */
+int pgb_content_writer_begin(pgb_content_writer *w, const char *path, int type, uint32_t mode, int64_t mtime,
+                             const char *link);
+int pgb_content_writer_data(pgb_content_writer *w, const void *data, size_t size);
+int pgb_content_writer_end(pgb_content_writer *w);
+
+/* Commit the last pack. The list is complete only after this. */
+int pgb_content_writer_finish(pgb_content_writer *w);
+
+/* The list built so far (owned by the writer) and the counts. */
+const struct pgb_file_list *pgb_content_writer_list(const pgb_content_writer *w);
+struct pgb_content_stats pgb_content_writer_stats(const pgb_content_writer *w);
+
+void pgb_content_writer_free(pgb_content_writer *w);
+
+#endif
