@@ -15,5 +15,6 @@
 #include "storage.h"
 #include "repo.h"
 #include "keys.h"
+#include "restore.h"
 
 #endif /* PGBACKUP_PGBACKUP_H */

@@ -10,6 +10,9 @@
 static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
 static const char *const uri_styles[] = {"host", "path", NULL};
 static const char *const compress_algorithms[] = {"zstd", "lz4", "gzip", "none", NULL};
+static const char *const backup_types[] = {"physical", "logical", "globals", NULL};
+static const char *const backup_modes[] = {"stream", "local", NULL};
+static const char *const checkpoint_modes[] = {"fast", "spread", NULL};
 
 /* Keep in the order of ../shared/CLI.md; help lines are shown by `pgbackup --help`. */
 const struct pgb_option_spec pgb_option_registry[] = {
@@ -47,6 +50,25 @@ const struct pgb_option_spec pgb_option_registry[] = {
      NULL, 0, 0},
     {"sftp-key", PGB_OPTION_PATH, NULL, "FILE", "SFTP private key", NULL, 0, 0},
     {"sftp-known-hosts", PGB_OPTION_PATH, NULL, "FILE", "SFTP known hosts file", NULL, 0, 0},
+    {"type", PGB_OPTION_CHOICE, "physical", "TYPE", "backup or restore type: physical, logical, globals",
+     backup_types, 0, 0},
+    {"mode", PGB_OPTION_CHOICE, "stream", "MODE",
+     "physical backup mode: stream (BASE_BACKUP, any host) or local (on the database host)", backup_modes, 0, 0},
+    {"incremental", PGB_OPTION_BOOLEAN, "false", NULL, "store only what changed since the newest physical backup",
+     NULL, 0, 0},
+    {"label", PGB_OPTION_STRING, NULL, "TEXT", "backup label (default: pgbackup and the backup id)", NULL, 0, 0},
+    {"checkpoint", PGB_OPTION_CHOICE, "spread", "fast|spread", "checkpoint at the start of a physical backup",
+     checkpoint_modes, 0, 0},
+    {"backup", PGB_OPTION_STRING, NULL, "ID", "backup id (restore, verify; default: the newest)", NULL, 0, 0},
+    {"to", PGB_OPTION_PATH, NULL, "DIR", "restore into this folder (empty or absent)", NULL, 0, 0},
+    {"delta", PGB_OPTION_BOOLEAN, "false", NULL, "restore: reuse files already present whose checksum matches",
+     NULL, 0, 0},
+    {"tablespace-map", PGB_OPTION_LIST, NULL, "OLD=NEW", "restore: put tablespace OLD (location or oid) at NEW",
+     NULL, 0, 0},
+    {"config-to", PGB_OPTION_PATH, NULL, "DIR",
+     "restore: where configuration files kept outside the data directory go", NULL, 0, 0},
+    {"dry-run", PGB_OPTION_BOOLEAN, "false", NULL, "show what would be done, do nothing", NULL, 0, 0},
+    {"all", PGB_OPTION_BOOLEAN, "false", NULL, "verify: every backup", NULL, 0, 0},
     {"output", PGB_OPTION_PATH, NULL, "FILE", "where a command writes its result (keygen, runbook)", NULL, 0, 0},
 };
 

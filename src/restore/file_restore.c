@@ -202,6 +202,8 @@ int pgb_restore_files(struct pgb_repo *repo, const struct pgb_file_list *list, c
             const struct pgb_file_entry *e = &list->entries[i];
             if ((pass == 0) != (e->type == PGB_FILE_DIRECTORY))
                 continue;
+            if (options->skip && strcmp(e->path, options->skip) == 0)
+                continue;
             if (strcmp(e->path, pg_control) == 0) {
                 control = e;
                 continue;
