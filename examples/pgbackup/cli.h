@@ -55,5 +55,6 @@ int cmd_probe(struct cli *cli);
 int cmd_repo_init(struct cli *cli);
 int cmd_list(struct cli *cli);
 int cmd_keygen(struct cli *cli);
+int cmd_restore(struct cli *cli);
 
 #endif

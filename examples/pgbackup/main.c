@@ -16,6 +16,7 @@ struct command {
 static const struct command commands[] = {
     {"repo-init", "create the repository (and the cluster entry)", cmd_repo_init},
     {"list", "list backups, oldest first", cmd_list},
+    {"restore", "restore a physical backup: --to DIR [--backup ID] [--delta] [--dry-run]", cmd_restore},
     {"keygen", "make an X25519 key pair: --output FILE (private), FILE.pub", cmd_keygen},
     {"probe", "connect to PostgreSQL and report what backups depend on", cmd_probe},
 };
