@@ -45,8 +45,9 @@ PGB_EXTERN const char *pgb_restore_plan_to_json(const pgb_restore_plan *plan);
 
 /**
  * Run the plan: write the files (every one checked against its SHA-256), the
- * backup's WAL into pg_wal, its backup_manifest, a tablespace_map pointing at
- * the new locations, and configuration files kept outside the data directory.
+ * backup's WAL into pg_wal, its backup_manifest, pg_tblspc links to the
+ * tablespaces' (mapped) locations, and configuration files kept outside the
+ * data directory.
  * global/pg_control is written last, so a failed restore never starts.
  *
  * @return 0, PGB_ECORRUPT naming damaged content, PGB_EIO, PGB_ECANCELED

@@ -169,12 +169,24 @@ static int restore_entry(struct pgb_repo *repo, const struct pgb_file_entry *e, 
         if (rc == PGB_OK)
             chmod(path, e->mode & 07777);
         return rc;
-    case PGB_FILE_SYMLINK:
+    case PGB_FILE_SYMLINK: {
+        /* pg_tblspc/<oid> points at the tablespace's (mapped) location, as pg_basebackup -T does. */
+        const char *link = e->link;
+        unsigned oid = 0;
+        int used = 0;
+        if (sscanf(e->path, "pg_tblspc/%u%n", &oid, &used) == 1 && e->path[used] == '\0')
+            for (size_t i = 0; i < o->tablespace_count; i++)
+                if (o->tablespaces[i].oid == oid) {
+                    link = o->tablespaces[i].location;
+                    if (mkdir(link, 0700) != 0 && errno != EEXIST)
+                        return io_error(ctx, "make folder", link);
+                }
         rc = make_parents(ctx, path);
         unlink(path);
-        if (rc == PGB_OK && symlink(e->link, path) != 0)
+        if (rc == PGB_OK && symlink(link, path) != 0)
             rc = io_error(ctx, "make link", path);
         return rc;
+    }
     default:
         if (o->delta && same_file(path, e)) {
             stats->files_reused++;
@@ -201,8 +213,6 @@ int pgb_restore_files(struct pgb_repo *repo, const struct pgb_file_list *list, c
         for (size_t i = 0; i < list->count && rc == PGB_OK; i++) {
             const struct pgb_file_entry *e = &list->entries[i];
             if ((pass == 0) != (e->type == PGB_FILE_DIRECTORY))
-                continue;
-            if (options->skip && strcmp(e->path, options->skip) == 0)
                 continue;
             if (strcmp(e->path, pg_control) == 0) {
                 control = e;

@@ -18,7 +18,6 @@ struct pgb_file_restore_options {
     int delta; /* reuse files already present whose SHA-256 matches */
     const struct pgb_tablespace_target *tablespaces;
     size_t tablespace_count;
-    const char *skip; /* one entry written by the caller instead (tablespace_map), or NULL */
 };
 
 struct pgb_file_restore_stats {

@@ -85,32 +85,6 @@ static int restore_wal(struct pgb_repo *repo, json_t *record, const char *target
     return rc;
 }
 
-/* tablespace_map lines "<oid> <location>" with '\\', '\n', '\r' escaped by '\\' (reference section 3). */
-static int write_tablespace_map(pgb_ctx *ctx, const char *target, const struct pgb_tablespace_target *t, size_t n)
-{
-    if (n == 0)
-        return PGB_OK;
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/tablespace_map", target);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return pgb_error_set(ctx, PGB_EIO, "cannot write %s: %s", path, strerror(errno));
-    for (size_t i = 0; i < n; i++) {
-        fprintf(f, "%u ", t[i].oid);
-        for (const char *c = t[i].location; *c; c++) {
-            if (*c == '\\' || *c == '\n' || *c == '\r')
-                fputc('\\', f);
-            fputc(*c, f);
-        }
-        fputc('\n', f);
-        mkdir(t[i].location, 0700);
-    }
-    int failed = fflush(f) != 0 || fsync(fileno(f)) != 0;
-    fclose(f);
-    chmod(path, 0600);
-    return failed ? pgb_error_set(ctx, PGB_EIO, "cannot write %s", path) : PGB_OK;
-}
-
 /* Settings that point outside the restored data directory would make it start elsewhere, or not at all. */
 static int neutralise_paths(pgb_ctx *ctx, const char *path)
 {
@@ -174,9 +148,7 @@ static int restore_config(struct pgb_repo *repo, json_t *record, const char *tar
     return PGB_OK;
 }
 
-int pgb_restore_extras(struct pgb_repo *repo, json_t *record, const char *target,
-                       const struct pgb_tablespace_target *tablespaces, size_t tablespace_count,
-                       const char *config_to)
+int pgb_restore_extras(struct pgb_repo *repo, json_t *record, const char *target, const char *config_to)
 {
     const char *id = json_string_value(json_object_get(record, "id"));
     char key[PGB_KEY_SIZE], path[PATH_MAX];
@@ -186,8 +158,6 @@ int pgb_restore_extras(struct pgb_repo *repo, json_t *record, const char *target
         snprintf(path, sizeof(path), "%s/backup_manifest", target);
         rc = object_to_file(repo, key, path);
     }
-    if (rc == PGB_OK)
-        rc = write_tablespace_map(repo->ctx, target, tablespaces, tablespace_count);
     if (rc == PGB_OK)
         rc = restore_config(repo, record, target, config_to);
     return rc;

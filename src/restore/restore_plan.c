@@ -243,10 +243,10 @@ int pgb_restore_plan_execute(pgb_restore_plan *p)
     chmod(p->target, 0700); /* PostgreSQL refuses a data directory others may enter */
     struct pgb_file_list list;
     int rc = pgb_file_list_load(repo, p->backup_id, &list);
-    struct pgb_file_restore_options options = {p->delta, p->tablespaces, p->tablespace_count, "tablespace_map"};
+    struct pgb_file_restore_options options = {p->delta, p->tablespaces, p->tablespace_count};
     struct pgb_file_restore_stats stats;
     if (rc == PGB_OK)
-        rc = pgb_restore_extras(repo, p->record, p->target, p->tablespaces, p->tablespace_count, p->config_to);
+        rc = pgb_restore_extras(repo, p->record, p->target, p->config_to);
     if (rc == PGB_OK)
         rc = pgb_restore_files(repo, &list, p->target, &options, &stats);
     pgb_file_list_clear(&list);
