@@ -15,10 +15,13 @@ struct command {
 
 static const struct command commands[] = {
     {"repo-init", "create the repository (and the cluster entry)", cmd_repo_init},
+    {"backup", "back up the cluster: --type physical [--mode stream] [--incremental]", cmd_backup},
     {"list", "list backups, oldest first", cmd_list},
+    {"verify", "verify backups in the repository without restoring: [ID ...|--all]", cmd_verify},
     {"restore", "restore a physical backup: --to DIR [--backup ID] [--delta] [--dry-run]", cmd_restore},
     {"keygen", "make an X25519 key pair: --output FILE (private), FILE.pub", cmd_keygen},
     {"probe", "connect to PostgreSQL and report what backups depend on", cmd_probe},
+    {"verify-dir", "verify a backup directory against its backup_manifest: DIR", cmd_verify_dir},
 };
 enum { COMMAND_COUNT = sizeof(commands) / sizeof(commands[0]) };
 

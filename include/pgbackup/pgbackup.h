@@ -16,5 +16,8 @@
 #include "repo.h"
 #include "keys.h"
 #include "restore.h"
+#include "verify.h"
+#include "job.h"
+#include "manifest.h"
 
 #endif /* PGBACKUP_PGBACKUP_H */

@@ -47,5 +47,5 @@ int pgb_layout_cluster_dir(pgb_ctx *ctx, const struct pgb_keyset *keys, const ch
 
 int pgb_layout_check_backup_id(pgb_ctx *ctx, const char *id)
 {
-    return check_name(ctx, "backup id", id, 0);
+    return check_name(ctx, "backup id", id, 1);
 }

@@ -24,7 +24,7 @@ enum { PGB_CLUSTER_DIR_SIZE = 128, PGB_KEY_SIZE = 512 };
 int pgb_layout_cluster_dir(pgb_ctx *ctx, const struct pgb_keyset *keys, const char *cluster,
                            char out[PGB_CLUSTER_DIR_SIZE]);
 
-/* A backup id is 1 to 64 of A-Z a-z 0-9 _ - (they sort by time). */
+/* A backup id is 1 to 64 of A-Z a-z 0-9 _ - . not starting with "." (they sort by time). */
 int pgb_layout_check_backup_id(pgb_ctx *ctx, const char *id);
 
 #endif

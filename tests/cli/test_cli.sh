@@ -88,6 +88,21 @@ else
   # The command line wins over the environment, which wins over the file.
   expect cli_beats_env 1 'port=1\)' -- env PGBACKUP_PG="$conninfo" "$pgbackup" --pg "host=127.0.0.1 port=1" probe
   expect env_beats_file 1 'port=1\)' -- env PGBACKUP_PG="host=127.0.0.1 port=1" "$pgbackup" --config "$work/good.conf" probe
+  # A physical backup through the CLI, verified, damaged, restored.
+  prepo=$work/prepo
+  "$pgbackup" --repo "$prepo" repo-init >/dev/null
+  expect backup_physical 0 'backup [0-9T.]+Z-full committed' -- "$pgbackup" --repo "$prepo" --pg "$conninfo" --checkpoint fast backup --type physical
+  expect list_shows_backup 0 'Z-full +physical' -- "$pgbackup" --repo "$prepo" list
+  expect verify_ok 0 'verified, no problem found' -- "$pgbackup" --repo "$prepo" verify
+  expect restore_dry_run 0 '"backup": "[0-9T.]+Z-full"' -- "$pgbackup" --repo "$prepo" restore --to "$work/restored" --dry-run
+  expect restore 0 'restored backup .* into' -- "$pgbackup" --repo "$prepo" restore --to "$work/restored"
+  expect restore_into_non_empty_exits_4 4 'not empty' -- "$pgbackup" --repo "$prepo" restore --to "$work/restored"
+  expect restore_over_running_cluster_exits_4 4 'is running' -- "$pgbackup" --repo "$prepo" restore --to "$work/pg/data" --delta
+  pack=$(find "$prepo" -path '*/packs/*' -type f -size +8k | head -n 1)
+  printf '\x55' | dd of="$pack" bs=1 seek=5000 conv=notrunc 2>/dev/null
+  expect verify_damage_exits_3 3 'checksum .* is damaged' -- "$pgbackup" --repo "$prepo" verify --all
+  expect backup_unknown_type 1 'not available in this version' -- "$pgbackup" --repo "$prepo" --pg "$conninfo" backup --type logical
+
   json=$("$pgbackup" --pg "$conninfo" --json probe)
   if /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["wal_level"]=="replica" and d["data_checksums"] is True and d["replication_connection_ok"] is True' <<<"$json"; then
     passed=$((passed + 1)); echo "ok   probe_json_parses"

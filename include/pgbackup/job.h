@@ -1,0 +1,63 @@
+/*
+ * libpgbackup: backup jobs.
+ *
+ * A job makes one backup of the cluster named by the "cluster" option into an
+ * open repository. Options: "type" (physical; logical and globals come later),
+ * "mode" (stream: BASE_BACKUP over a replication connection, from any host),
+ * "incremental" (store only chunks that changed since the newest physical
+ * backup of the cluster), "pg" (libpq conninfo), "compress", "label",
+ * "checkpoint" (fast or spread). The job takes the cluster's writer lock for
+ * its whole run. Its catalog record is written last: a job that fails or is
+ * canceled leaves no backup, only unreferenced objects that expire removes.
+ */
+#ifndef PGBACKUP_JOB_H
+#define PGBACKUP_JOB_H
+
+#include "common.h"
+#include "repo.h"
+
+PGB_BEGIN_DECLS
+
+/** A backup job. */
+typedef struct pgb_job pgb_job;
+
+/**
+ * Make a job; nothing runs yet.
+ *
+ * @param out   set to the job; free it with pgb_job_free()
+ * @param repo  an open repository, used by one job at a time; must outlive the job
+ * @param opts  options (see above), read now; NULL for the defaults
+ * @return 0, PGB_EINVALID for a bad option, PGB_EUNSUPPORTED for a type or mode
+ *         this version cannot run
+ */
+PGB_EXTERN int pgb_job_new(pgb_job **out, pgb_repo *repo, const pgb_options *opts);
+
+/**
+ * Run the backup. Progress goes to the context's progress callback (phases
+ * "connect", "copy", "wal", "commit"), which may stop the job.
+ *
+ * @return 0 once the backup is committed; PGB_ELOCKED when another writer holds
+ *         the cluster; PGB_ECONNECTION; PGB_ECANCELED; PGB_ECORRUPT when the
+ *         server reported damaged data pages; or another PGB_E* code
+ */
+PGB_EXTERN int pgb_job_run(pgb_job *job);
+
+/**
+ * Ask a running job to stop; it then fails with PGB_ECANCELED and commits nothing.
+ *
+ * Thread-safety: may be called from any thread while pgb_job_run() runs.
+ */
+PGB_EXTERN int pgb_job_cancel(pgb_job *job);
+
+/** Id of the backup the job made or is making, or NULL before it ran; owned by the job. */
+PGB_EXTERN const char *pgb_job_backup_id(const pgb_job *job);
+
+/** The committed catalog record as JSON, or NULL before success; owned by the job. */
+PGB_EXTERN const char *pgb_job_to_json(const pgb_job *job);
+
+/** Free a job (NULL is allowed). */
+PGB_EXTERN void pgb_job_free(pgb_job *job);
+
+PGB_END_DECLS
+
+#endif /* PGBACKUP_JOB_H */

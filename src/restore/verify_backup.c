@@ -1,0 +1,218 @@
+/*
+ * Verifying a physical backup inside the repository: every byte is read back
+ * through the pipeline as a restore would, but nothing is written.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <pgbackup/error.h>
+#include <pgbackup/verify.h>
+
+#include "core/error.h"
+#include "core/hex.h"
+#include "core/progress.h"
+#include "manifest/manifest.h"
+#include "manifest/verify_report.h"
+#include "pg/lsn.h"
+#include "repo/catalog.h"
+#include "repo/file_list.h"
+
+/* Read every chunk of e; *digest gets the SHA-256 of what came back. A failure is a finding, not an error. */
+static int read_file(struct pgb_repo *repo, const struct pgb_file_entry *e, uint8_t digest[32], char *why,
+                     size_t why_size)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    uint8_t *buffer = malloc(1 << 20);
+    int rc = md && buffer && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? PGB_OK : pgb_error_nomem(repo->ctx);
+    for (size_t i = 0; rc == PGB_OK && i < e->chunk_count; i++) {
+        pgb_object_reader *r = NULL;
+        rc = pgb_chunk_reader_open(&r, repo, &e->chunks[i].ref);
+        size_t got = 0;
+        while (rc == PGB_OK && (rc = pgb_object_reader_read(r, buffer, 1 << 20, &got)) == PGB_OK && got)
+            EVP_DigestUpdate(md, buffer, got);
+        pgb_object_reader_close(r);
+    }
+    unsigned int size = 0;
+    if (rc == PGB_OK)
+        EVP_DigestFinal_ex(md, digest, &size);
+    else
+        snprintf(why, why_size, "%s", pgb_ctx_errmsg(repo->ctx));
+    EVP_MD_CTX_free(md);
+    free(buffer);
+    return rc;
+}
+
+static int check_files(struct pgb_repo *repo, const struct pgb_file_list *list, const struct pgb_manifest *manifest,
+                       pgb_verify_report *report, uint64_t *bytes)
+{
+    size_t checked = 0;
+    int rc = PGB_OK;
+    for (size_t i = 0; rc == PGB_OK && i < list->count; i++) {
+        const struct pgb_file_entry *e = &list->entries[i];
+        if (e->type != PGB_FILE_REGULAR)
+            continue;
+        rc = pgb_check_canceled(repo->ctx);
+        if (rc != PGB_OK)
+            break;
+        uint8_t digest[32];
+        char why[1024];
+        const struct pgb_manifest_file *m = manifest ? pgb_manifest_find(manifest, e->path) : NULL;
+        if (manifest && !m)
+            rc = pgb_verify_report_add(report, PGB_FINDING_EXTRA, e->path, "in the backup but not in its manifest");
+        int read = read_file(repo, e, digest, why, sizeof(why));
+        pgb_error_clear(repo->ctx);
+        *bytes += e->size;
+        checked++;
+        if (read == PGB_ENOMEM)
+            return pgb_error_nomem(repo->ctx);
+        if (read != PGB_OK) {
+            rc = pgb_verify_report_add(report, read == PGB_ENOTFOUND ? PGB_FINDING_MISSING : PGB_FINDING_CHECKSUM,
+                                       e->path, why);
+            continue;
+        }
+        if (CRYPTO_memcmp(digest, e->sha256, 32) != 0)
+            rc = pgb_verify_report_add(report, PGB_FINDING_CHECKSUM, e->path,
+                                       "stored content does not match the SHA-256 of the file list");
+        else if (m && m->size != e->size)
+            rc = pgb_verify_report_add(report, PGB_FINDING_SIZE, e->path, "size differs from the manifest");
+        else if (m && m->checksum_type == PGB_CHECKSUM_SHA256 && memcmp(m->checksum, digest, 32) != 0)
+            rc = pgb_verify_report_add(report, PGB_FINDING_CHECKSUM, e->path,
+                                       "stored content does not match the server's manifest checksum");
+    }
+    pgb_verify_report_count(report, checked, *bytes);
+    return rc;
+}
+
+/* Every manifest file must be in the backup. */
+static int check_manifest_covered(const struct pgb_file_list *list, const struct pgb_manifest *manifest,
+                                  pgb_verify_report *report)
+{
+    int rc = PGB_OK;
+    for (size_t i = 0; rc == PGB_OK && i < pgb_manifest_file_count(manifest); i++) {
+        const char *path = pgb_manifest_file_at(manifest, i)->path;
+        int found = 0;
+        for (size_t j = 0; !found && j < list->count; j++)
+            found = strcmp(list->entries[j].path, path) == 0;
+        if (!found)
+            rc = pgb_verify_report_add(report, PGB_FINDING_MISSING, path, "in the manifest but not in the backup");
+    }
+    return rc;
+}
+
+/* Every segment of the manifest's WAL ranges, stored and readable. */
+static int check_wal(struct pgb_repo *repo, const char *id, uint64_t segment_size, const struct pgb_manifest *manifest,
+                     pgb_verify_report *report)
+{
+    int rc = PGB_OK;
+    for (size_t i = 0; rc == PGB_OK && i < pgb_manifest_wal_range_count(manifest); i++) {
+        const struct pgb_manifest_wal_range *range = pgb_manifest_wal_range_at(manifest, i);
+        uint64_t first = range->start_lsn / segment_size;
+        uint64_t last = (range->end_lsn > 0 ? range->end_lsn - 1 : 0) / segment_size;
+        for (uint64_t segment = first; rc == PGB_OK && segment <= last; segment++) {
+            char name[PGB_WAL_NAME_SIZE], suffix[64], key[PGB_KEY_SIZE];
+            pgb_wal_segment_name(range->timeline, segment, segment_size, name);
+            snprintf(suffix, sizeof(suffix), "wal/%s", name);
+            pgb_backup_content_key(repo, id, suffix, key);
+            void *data = NULL;
+            size_t size = 0;
+            int read = pgb_object_get(repo->storage, key, &repo->keys, &data, &size);
+            char path[64];
+            snprintf(path, sizeof(path), "pg_wal/%s", name);
+            if (read == PGB_OK && size != segment_size)
+                rc = pgb_verify_report_add(report, PGB_FINDING_SIZE, path, "WAL segment has the wrong size");
+            else if (read != PGB_OK)
+                rc = pgb_verify_report_add(report, read == PGB_ENOTFOUND ? PGB_FINDING_WAL_MISSING
+                                                                         : PGB_FINDING_CHECKSUM,
+                                           path, pgb_ctx_errmsg(repo->ctx));
+            pgb_error_clear(repo->ctx);
+            free(data);
+        }
+    }
+    return rc;
+}
+
+static int find_record(struct pgb_repo *repo, const char *wanted, char *id, size_t id_size, uint64_t *segment_size)
+{
+    json_t *records = NULL;
+    int rc = pgb_catalog_read_all(repo, &records);
+    id[0] = '\0';
+    for (size_t i = json_array_size(records); rc == PGB_OK && i > 0 && !id[0]; i--) {
+        json_t *r = json_array_get(records, i - 1);
+        const char *rid = json_string_value(json_object_get(r, "id"));
+        const char *type = json_string_value(json_object_get(r, "type"));
+        if (wanted ? strcmp(rid, wanted) == 0 : (type && strcmp(type, "physical") == 0)) {
+            snprintf(id, id_size, "%s", rid);
+            json_int_t recorded = json_integer_value(json_object_get(r, "wal_segment_size"));
+            *segment_size = recorded > 0 ? (uint64_t)recorded : 16u * 1024 * 1024;
+        }
+    }
+    json_decref(records);
+    if (rc == PGB_OK && !id[0])
+        rc = wanted ? pgb_error_set(repo->ctx, PGB_ENOTFOUND, "backup %s not found in cluster %s", wanted,
+                                    repo->cluster)
+                    : pgb_error_set(repo->ctx, PGB_ENOTFOUND, "cluster %s has no physical backup to verify",
+                                    repo->cluster);
+    return rc;
+}
+
+int pgb_verify_backup(pgb_verify_report **out, pgb_repo *repo, const char *wanted)
+{
+    if (!pgb_repo_is_valid(repo))
+        return PGB_EINVALID;
+    pgb_ctx *ctx = repo->ctx;
+    pgb_error_clear(ctx);
+    if (!out)
+        return pgb_error_set(ctx, PGB_EINVALID, "pgb_verify_backup: out is NULL");
+    *out = NULL;
+    if (!pgb_repo_can_read(repo))
+        return pgb_error_set(ctx, PGB_EAUTH, "verifying needs --identity or --passphrase-file: this repository handle "
+                             "holds only the writer key");
+    char id[128];
+    uint64_t segment_size = 0;
+    int rc = find_record(repo, wanted, id, sizeof(id), &segment_size);
+    if (rc != PGB_OK)
+        return rc;
+    pgb_verify_report *report = pgb_verify_report_new(id);
+    if (!report)
+        return pgb_error_nomem(ctx);
+    struct pgb_file_list list = {0};
+    struct pgb_manifest *manifest = NULL;
+    char key[PGB_KEY_SIZE];
+    pgb_backup_content_key(repo, id, "backup_manifest", key);
+    void *text = NULL;
+    size_t size = 0;
+    if (pgb_object_get(repo->storage, key, &repo->keys, &text, &size) != PGB_OK ||
+        pgb_manifest_parse(ctx, key, text, size, &manifest) != PGB_OK)
+        rc = pgb_verify_report_add(report, PGB_FINDING_MANIFEST, "backup_manifest", pgb_ctx_errmsg(ctx));
+    free(text);
+    pgb_error_clear(ctx);
+    int loaded = pgb_file_list_load(repo, id, &list);
+    if (loaded != PGB_OK) {
+        rc = pgb_verify_report_add(report, PGB_FINDING_MANIFEST, "files", pgb_ctx_errmsg(ctx));
+        pgb_error_clear(ctx);
+    }
+    uint64_t bytes = 0;
+    if (rc == PGB_OK && loaded == PGB_OK)
+        rc = check_files(repo, &list, manifest, report, &bytes);
+    if (rc == PGB_OK && loaded == PGB_OK && manifest)
+        rc = check_manifest_covered(&list, manifest, report);
+    if (rc == PGB_OK && manifest)
+        rc = check_wal(repo, id, segment_size, manifest, report);
+    if (rc == PGB_OK)
+        rc = pgb_verify_report_seal(report);
+    if (rc == PGB_ENOMEM && pgb_ctx_errcode(ctx) == PGB_OK)
+        pgb_error_nomem(ctx);
+    pgb_file_list_clear(&list);
+    pgb_manifest_free(manifest);
+    if (rc != PGB_OK) {
+        pgb_verify_report_free(report);
+        return rc;
+    }
+    *out = report;
+    return PGB_OK;
+}
