@@ -222,7 +222,7 @@ static void test_removed_wal_segment_is_wal_missing(void)
     int count = scandir(wal_dir, &entries, NULL, alphasort);
     for (int i = 0; i < count; i++) {
         if (!first[0] && strlen(entries[i]->d_name) == 24)
-            snprintf(first, sizeof(first), "%s", entries[i]->d_name);
+            memcpy(first, entries[i]->d_name, 25); /* 24 characters and the NUL */
         free(entries[i]);
     }
     free(entries);
