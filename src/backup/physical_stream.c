@@ -323,7 +323,7 @@ int pgb_physical_stream_run(struct pgb_job *job)
     }
     if (rc == PGB_OK) {
         job->record_json = json_dumps(job->record, JSON_INDENT(2) | JSON_SORT_KEYS);
-        pgb_log(ctx, PGB_LOG_INFO, "backup %s committed", job->backup_id);
+        pgb_log(ctx, PGB_LOG_DEBUG, "backup %s committed", job->backup_id);
     }
 
     pgb_wal_streamer_free(s.wal); /* owns the segment names */
