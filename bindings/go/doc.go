@@ -11,9 +11,14 @@
 // (and through the handles made from it) with a mutex. Use one Context per
 // goroutine for parallel work.
 //
-// Handles: a Context makes Options and Storage; a Storage opens Repo handles.
-// A child keeps its parent alive and is freed before it, as C requires:
-// closing a Context closes its Options and Storage, and closing a Storage
-// closes its repositories. Close handles when done; finalizers free forgotten
-// ones, children first.
+// Handles: a Context makes Options and Storage; a Storage opens Repo handles;
+// a Repo makes RestorePlan handles. A child keeps its parent alive and is
+// freed before it, as C requires: closing a Context closes its Options and
+// Storage, closing a Storage closes its repositories, and closing a Repo
+// closes its restore plans. Close handles when done; finalizers free
+// forgotten ones, children first.
+//
+// Long operations (Repo.Backup, RestorePlan.Execute, Repo.Verify) hold their
+// Context's mutex throughout. Repo.BackupContext cancels the backup when its
+// context.Context is done, through pgb_job_cancel, which takes no mutex.
 package pgbackup

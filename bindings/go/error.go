@@ -28,10 +28,19 @@ type Error struct {
 	Name    string // symbolic name, such as "PGB_ECONNECTION"
 	Message string // what failed and on which object
 	Detail  string // a server's message or a hint; may be empty
+
+	cause error // what made it happen on the Go side, such as context.Canceled
 }
 
 func (e *Error) Error() string {
 	return e.Message
+}
+
+// Unwrap gives the Go error behind a failure, if any: a job stopped by its
+// context.Context wraps ctx.Err(), so errors.Is(err, context.Canceled) holds
+// besides Code == CodeCanceled.
+func (e *Error) Unwrap() error {
+	return e.cause
 }
 
 // StatusName gives the symbolic name of a status code, such as "PGB_ENOTFOUND".

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -19,8 +20,20 @@ var server struct {
 	err      error // why it did not start; probe tests fail with it
 }
 
+// The server that backups stream from (wal_level = replica), started by the
+// first test that needs it and stopped by TestMain.
+var backupServer struct {
+	once     sync.Once
+	fixture  *fixture
+	conninfo string
+	err      error
+}
+
+// Folders shared by several tests (a repository with a backup), removed by TestMain.
+var sharedDirs []string
+
 func TestMain(m *testing.M) {
-	fixture, err := startFixture()
+	fixture, err := startFixture("wal_level = logical")
 	server.err = err
 	if fixture != nil {
 		server.conninfo = fixture.conninfo
@@ -29,7 +42,29 @@ func TestMain(m *testing.M) {
 	if fixture != nil {
 		fixture.stop()
 	}
+	if backupServer.fixture != nil {
+		backupServer.fixture.stop()
+	}
+	for _, dir := range sharedDirs {
+		os.RemoveAll(dir)
+	}
 	os.Exit(code)
+}
+
+// requireBackupServer starts the backup server on first use, or fails (never
+// skips) the test when it cannot start.
+func requireBackupServer(t *testing.T) string {
+	t.Helper()
+	backupServer.once.Do(func() {
+		backupServer.fixture, backupServer.err = startFixture("wal_level = replica", "max_wal_senders = 4")
+		if backupServer.fixture != nil {
+			backupServer.conninfo = backupServer.fixture.conninfo
+		}
+	})
+	if backupServer.err != nil {
+		t.Fatalf("PostgreSQL fixture for backups did not start: %v", backupServer.err)
+	}
+	return backupServer.conninfo
 }
 
 // requireServer fails (never skips) a test when the server did not start:
@@ -49,8 +84,8 @@ type fixture struct {
 }
 
 // startFixture runs tests/support/pgfixture (or $PGB_FIXTURE) in a fresh
-// temporary folder, outside the source tree.
-func startFixture() (*fixture, error) {
+// temporary folder, outside the source tree, with postgresql.conf settings.
+func startFixture(settings ...string) (*fixture, error) {
 	script := os.Getenv("PGB_FIXTURE")
 	if script == "" {
 		// go test runs in the package folder, bindings/go.
@@ -78,7 +113,7 @@ func startFixture() (*fixture, error) {
 	}
 	f := &fixture{guard: guard, release: release}
 
-	start := exec.Command(script, "start", dir, "wal_level = logical")
+	start := exec.Command(script, append([]string{"start", dir}, settings...)...)
 	var stderr bytes.Buffer
 	start.Stderr = &stderr
 	out, err := start.Output()
@@ -95,14 +130,30 @@ func (f *fixture) stop() {
 	f.guard.Wait()
 }
 
+// pgBindir is where the PostgreSQL programs are: $PGB_TEST_PG_BINDIR, or
+// those of PostgreSQL 15.
+func pgBindir() string {
+	if dir := os.Getenv("PGB_TEST_PG_BINDIR"); dir != "" {
+		return dir
+	}
+	return "/usr/lib/postgresql/15/bin"
+}
+
 // psql asks the server directly, to compare with what the probe reports.
 func psql(t *testing.T, sql string) string {
 	t.Helper()
+	return strings.TrimSpace(psqlOn(t, requireServer(t), sql))
+}
+
+// psqlOn runs sql on the server at conninfo and returns what psql prints,
+// unaligned, one row a line.
+func psqlOn(t *testing.T, conninfo, sql string) string {
+	t.Helper()
 	program := os.Getenv("PGB_PSQL")
 	if program == "" {
-		program = "/usr/lib/postgresql/15/bin/psql"
+		program = filepath.Join(pgBindir(), "psql")
 	}
-	out, err := exec.Command(program, "-X", "-A", "-t", "-c", sql, requireServer(t)).Output()
+	out, err := exec.Command(program, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql, conninfo).Output()
 	if err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
@@ -110,5 +161,5 @@ func psql(t *testing.T, sql string) string {
 		}
 		t.Fatalf("psql %q: %v", sql, err)
 	}
-	return strings.TrimSpace(string(out))
+	return string(out)
 }

@@ -24,12 +24,33 @@ type Repo struct {
 	id         string
 	encryption string
 	canRead    bool
+	plans      *children // restore plans, freed before the repository
 }
 
-// BackupRecord is one backup of a repository's catalog.
+// BackupRecord is one backup of a repository's catalog. The typed fields are
+// decoded from JSON; a field the record lacks is left zero.
 type BackupRecord struct {
-	ID   string          // such as "20261125T101500Z-physical"
-	JSON json.RawMessage // the whole record as the library wrote it (schema in the C library's README)
+	ID           string          `json:"id"`          // such as "20261125T101500.123Z-full"
+	Type         string          `json:"type"`        // "physical"
+	Mode         string          `json:"mode"`        // "stream" or "local"
+	Incremental  bool            `json:"incremental"` // stores only what changed since Parent
+	Parent       string          `json:"parent"`      // the backup an incremental builds on; "" for a full one
+	Label        string          `json:"label"`
+	StartLSN     string          `json:"start_lsn"` // such as "0/2000028"
+	StopLSN      string          `json:"stop_lsn"`
+	StoredSize   int64           `json:"stored_size"`   // bytes this backup added to the repository
+	DatabaseSize int64           `json:"database_size"` // bytes of the cluster's files
+	JSON         json.RawMessage `json:"-"`             // the whole record as the library wrote it (schema in the C library's README)
+}
+
+// decodeBackupRecord fills a BackupRecord from the library's JSON.
+func decodeBackupRecord(document []byte) (*BackupRecord, error) {
+	record := &BackupRecord{}
+	if err := json.Unmarshal(document, record); err != nil {
+		return nil, fmt.Errorf("pgbackup: cannot decode a backup record: %w", err)
+	}
+	record.JSON = append(json.RawMessage(nil), document...)
+	return record, nil
 }
 
 // InitRepo creates a repository on storage, or adds the cluster named by the
@@ -66,7 +87,7 @@ func makeRepo(caller string, storage *Storage, opts *Options,
 	if storage == nil {
 		return nil, newError(CodeInvalid, caller+": the storage is nil", "")
 	}
-	r := &Repo{storage: storage}
+	r := &Repo{storage: storage, plans: &children{frees: map[unsafe.Pointer]func(){}}}
 	err := storage.withOptions(opts, func(s *C.pgb_storage, o *C.pgb_options) error {
 		var ptr *C.pgb_repo
 		if err := storage.ctx.check(create(&ptr, s, o)); err != nil {
@@ -76,7 +97,11 @@ func makeRepo(caller string, storage *Storage, opts *Options,
 		r.id = C.GoString(C.pgb_repo_id(ptr))
 		r.encryption = C.GoString(C.pgb_repo_encryption(ptr))
 		r.canRead = C.pgb_repo_can_read(ptr) == 1
-		storage.repos.frees[unsafe.Pointer(ptr)] = func() { C.pgb_repo_close(ptr) }
+		plans := r.plans
+		storage.repos.frees[unsafe.Pointer(ptr)] = func() {
+			plans.freeAll() // C requires the plans freed before their repository
+			C.pgb_repo_close(ptr)
+		}
 		return nil
 	})
 	if err != nil {
@@ -86,8 +111,8 @@ func makeRepo(caller string, storage *Storage, opts *Options,
 	return r, nil
 }
 
-// Close closes the repository, releasing its writer lock if it holds it.
-// Calling it again does nothing.
+// Close closes the repository (its restore plans first), releasing its
+// writer lock if it holds it. Calling it again does nothing.
 func (r *Repo) Close() {
 	ctx := r.storage.ctx
 	ctx.mu.Lock()
@@ -123,6 +148,16 @@ func (r *Repo) with(fn func(repo *C.pgb_repo) error) error {
 			return newError(CodeInvalid, "the repository is closed", "")
 		}
 		return fn(r.ptr)
+	})
+}
+
+// withOptions is with, also passing opts's handle (see Context.withOptions).
+func (r *Repo) withOptions(opts *Options, fn func(repo *C.pgb_repo, opts *C.pgb_options) error) error {
+	return r.storage.withOptions(opts, func(_ *C.pgb_storage, o *C.pgb_options) error {
+		if r.ptr == nil {
+			return newError(CodeInvalid, "the repository is closed", "")
+		}
+		return fn(r.ptr, o)
 	})
 }
 
@@ -173,7 +208,12 @@ func (r *Repo) List() ([]BackupRecord, error) {
 	}
 	records := make([]BackupRecord, len(ids))
 	for i := range ids {
-		records[i] = BackupRecord{ID: ids[i], JSON: raw[i]}
+		record, err := decodeBackupRecord(raw[i])
+		if err != nil {
+			return nil, err
+		}
+		record.ID = ids[i]
+		records[i] = *record
 	}
 	return records, nil
 }

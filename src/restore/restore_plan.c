@@ -35,6 +35,7 @@ struct pgb_restore_plan {
     json_t *record;
     char *backup_id, *target, *config_to;
     int delta;
+    int executed; /* a plan runs once: the target is no longer empty afterwards */
     struct pgb_tablespace_target *tablespaces;
     size_t tablespace_count;
     char *json;
@@ -234,6 +235,10 @@ int pgb_restore_plan_execute(pgb_restore_plan *p)
         return PGB_EINVALID;
     struct pgb_repo *repo = p->repo;
     pgb_error_clear(repo->ctx);
+    if (p->executed)
+        return pgb_error_set(repo->ctx, PGB_EINVALID, "restore plan of backup %s into %s was executed already: "
+                             "a plan runs once", p->backup_id, p->target);
+    p->executed = 1;
     long pid = 0;
     if (server_running(p->target, &pid)) /* it may have started since the plan was made */
         return pgb_error_set(repo->ctx, PGB_EREFUSED, "refusing to restore into %s: a PostgreSQL server (pid %ld) is "

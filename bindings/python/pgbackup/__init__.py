@@ -6,26 +6,34 @@ system's library search path.
 
 from .context import Context
 from .errors import Error, Status, status_name
+from .job import Job
 from .keys import keygen
 from .options import Options, Source, option_names
 from .probe import probe
 from .repo import Repo
+from .restore import RestorePlan
 from .storage import Storage, StorageObject
+from .verify import Problem, VerifyReport, verify_dir
 from .version import version, version_number
 
 __all__ = [
     "Context",
     "Error",
+    "Job",
     "Options",
+    "Problem",
     "Repo",
+    "RestorePlan",
     "Source",
     "Status",
     "Storage",
     "StorageObject",
+    "VerifyReport",
     "keygen",
     "option_names",
     "probe",
     "status_name",
+    "verify_dir",
     "version",
     "version_number",
 ]

@@ -36,12 +36,32 @@ class _BackupList(ctypes.Structure):
     """Opaque pgb_backup_list."""
 
 
+class _Job(ctypes.Structure):
+    """Opaque pgb_job."""
+
+
+class _RestorePlan(ctypes.Structure):
+    """Opaque pgb_restore_plan."""
+
+
+class _VerifyReport(ctypes.Structure):
+    """Opaque pgb_verify_report."""
+
+
+class _VerifyFinding(ctypes.Structure):
+    """Opaque pgb_verify_finding."""
+
+
 CtxPtr = POINTER(_Ctx)
 OptionsPtr = POINTER(_Options)
 ServerInfoPtr = POINTER(_ServerInfo)
 StoragePtr = POINTER(_Storage)
 RepoPtr = POINTER(_Repo)
 BackupListPtr = POINTER(_BackupList)
+JobPtr = POINTER(_Job)
+RestorePlanPtr = POINTER(_RestorePlan)
+VerifyReportPtr = POINTER(_VerifyReport)
+VerifyFindingPtr = POINTER(_VerifyFinding)
 
 # Status codes the binding itself needs (include/pgbackup/error.h).
 PGB_ERROR = -1
@@ -141,6 +161,28 @@ _PROTOTYPES = {
     "pgb_backup_list_to_json": (c_char_p, [BackupListPtr]),
     "pgb_backup_list_free": (None, [BackupListPtr]),
     "pgb_keygen": (c_int, [CtxPtr, c_char_p]),
+    "pgb_ctx_reset_cancel": (c_int, [CtxPtr]),
+    "pgb_job_new": (c_int, [POINTER(JobPtr), RepoPtr, OptionsPtr]),
+    "pgb_job_run": (c_int, [JobPtr]),
+    "pgb_job_cancel": (c_int, [JobPtr]),
+    "pgb_job_backup_id": (c_char_p, [JobPtr]),
+    "pgb_job_to_json": (c_char_p, [JobPtr]),
+    "pgb_job_free": (None, [JobPtr]),
+    "pgb_restore_plan_new": (c_int, [POINTER(RestorePlanPtr), RepoPtr, OptionsPtr]),
+    "pgb_restore_plan_backup_id": (c_char_p, [RestorePlanPtr]),
+    "pgb_restore_plan_to_json": (c_char_p, [RestorePlanPtr]),
+    "pgb_restore_plan_execute": (c_int, [RestorePlanPtr]),
+    "pgb_restore_plan_free": (None, [RestorePlanPtr]),
+    "pgb_verify_dir": (c_int, [POINTER(VerifyReportPtr), CtxPtr, c_char_p, OptionsPtr]),
+    "pgb_verify_backup": (c_int, [POINTER(VerifyReportPtr), RepoPtr, c_char_p]),
+    "pgb_verify_report_ok": (c_int, [VerifyReportPtr]),
+    "pgb_verify_report_problem_count": (c_size_t, [VerifyReportPtr]),
+    "pgb_verify_report_next": (c_int, [VerifyReportPtr, POINTER(VerifyFindingPtr)]),
+    "pgb_verify_finding_kind": (c_char_p, [VerifyFindingPtr]),
+    "pgb_verify_finding_path": (c_char_p, [VerifyFindingPtr]),
+    "pgb_verify_finding_message": (c_char_p, [VerifyFindingPtr]),
+    "pgb_verify_report_to_json": (c_char_p, [VerifyReportPtr]),
+    "pgb_verify_report_free": (None, [VerifyReportPtr]),
 }
 
 

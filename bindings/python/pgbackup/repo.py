@@ -2,27 +2,33 @@
 
 import ctypes
 import json
+import weakref
 
-from ._lib import PGB_EINVALID, BackupListPtr, RepoPtr, lib
-from ._text import from_c
+from ._lib import PGB_EINVALID, BackupListPtr, RepoPtr, VerifyReportPtr, lib
+from ._text import from_c, to_c
 from .errors import Error
+from .job import Job
 from .options import options_for_call
+from .restore import RestorePlan
 from .storage import Storage
+from .verify import read_report
 
 
 class Repo:
     """An open pgb_repo: made by Repo.init() or Repo.open(), never directly.
 
     It keeps its Storage (and so its Context) alive, and is closed before them:
-    closing the storage or the context closes it. Closing releases the writer
-    lock if this handle holds it. Close it, use it in a with block, or let it
-    be collected.
+    closing the storage or the context closes it. Jobs and restore plans made
+    from it keep it alive in turn, and closing it closes them first. Closing
+    releases the writer lock if this handle holds it. Close it, use it in a
+    with block, or let it be collected.
 
     id, encryption and can_read are read once, when it opens.
     """
 
     _handle = None
     _storage = None
+    _dependents = ()
     _free = lib.pgb_repo_close
 
     def __init__(self):
@@ -58,6 +64,8 @@ class Repo:
         if not isinstance(storage, Storage):
             raise TypeError(f"storage must be a pgbackup.Storage, not {type(storage).__name__}")
         self = cls.__new__(cls)
+        # Jobs and restore plans made from it; C requires them freed before it.
+        self._dependents = weakref.WeakSet()
         handle = RepoPtr()
 
         def create_and_adopt(storage_handle):
@@ -95,6 +103,13 @@ class Repo:
             raise Error(PGB_EINVALID, "the repository is closed")
         return self._storage._run(with_handle)
 
+    def _run_with_options(self, options, call):
+        """call(repo_handle, options_handle) under the context lock (and that of the options' context)."""
+        if self._storage is None:
+            raise Error(PGB_EINVALID, "the repository is closed")
+        with options_for_call(options, self._storage.context) as opts:
+            return self._run(lambda repo: call(repo, opts))
+
     def lock(self):
         """Take the writer lock of the cluster (one writer at a time; readers need none).
 
@@ -117,12 +132,69 @@ class Repo:
             lib.pgb_backup_list_free(backups)
         return json.loads(document)
 
+    def job(self, options=None):
+        """A backup Job, ready to run(); see Job. Options are read now."""
+        return Job(self, options)
+
+    def backup(self, options=None):
+        """Back up a cluster into this repository and return the committed record as a dict.
+
+        options (an Options or a mapping): "pg" (libpq conninfo), "type"
+        (physical), "mode" ("stream", or "local" on the database host),
+        "incremental" (True: store only what changed since the newest
+        physical backup, which becomes "parent"), "checkpoint" ("fast" or
+        "spread"), "compress", "label". The job takes
+        the cluster's writer lock for its run and releases it after, also when
+        this handle held it before. The record is the catalog's JSON: id, type,
+        mode, incremental, parent, start_lsn, stop_lsn, database_size,
+        stored_size, files, wal, ... Raises Error: -12 (PGB_ELOCKED) when
+        another writer holds the cluster, -7 (PGB_ECONNECTION), -6 (PGB_ECORRUPT)
+        when the server found damaged pages; a failed backup commits nothing.
+        To cancel from another thread, use job() and Job.cancel().
+        """
+        with Job(self, options) as job:
+            return job.run()
+
+    def restore_plan(self, options):
+        """Plan a physical restore (checked, not yet run); see RestorePlan.
+
+        options: "to" (required: an empty or absent folder), "backup" (an id;
+        default the newest physical backup), "delta", "tablespace-map"
+        (OLD=NEW, a list for several), "config-to". Raises Error -11
+        (PGB_EREFUSED) for a target that is not empty or has a server running
+        on it, or a tablespace location in use; -4 (PGB_ENOTFOUND) for an
+        unknown backup; -13 (PGB_EAUTH) when this handle cannot read content.
+        """
+        return RestorePlan(self, options)
+
+    def restore(self, options):
+        """Plan and run a restore at once; return the plan as a dict (see RestorePlan.info)."""
+        with RestorePlan(self, options) as plan:
+            plan.execute()
+            return plan.info
+
+    def verify(self, backup_id=None):
+        """Verify a backup inside the repository without restoring it; return a VerifyReport.
+
+        backup_id: an id as list() gives, or None for the newest physical
+        backup. Every chunk is read back and checked; problems are collected
+        in the report (report.ok is False when there are any), never raised.
+        Raises Error -4 (PGB_ENOTFOUND) for an unknown id, -13 (PGB_EAUTH) when
+        this handle holds only the writer key.
+        """
+        wanted = None if backup_id is None else to_c(backup_id, "backup id")
+        report = VerifyReportPtr()
+        self._run(lambda repo: lib.pgb_verify_backup(ctypes.byref(report), repo, wanted))
+        return read_report(report, of_backup=True)
+
     def close(self):
-        """Close the repository, releasing its lock if it holds it. Safe to repeat."""
+        """Close the repository (its jobs and restore plans first), releasing its lock. Safe to repeat."""
         storage = self._storage
         if storage is None:
             return
         with storage.context._lock:  # not while another thread is inside a call on it
+            for dependent in list(self._dependents):
+                dependent.close()
             handle, self._handle = self._handle, None
             if handle is not None:
                 storage._dependents.discard(self)
