@@ -13,7 +13,9 @@ enum cli_exit {
     CLI_FAILED = 1,
     CLI_USAGE = 2,
     CLI_DAMAGE = 3,
-    CLI_REFUSED = 4
+    CLI_REFUSED = 4,
+    /* wal-fetch, any failure but "not archived": above 125, so PostgreSQL stops recovery */
+    CLI_STOP_RECOVERY = 126
 };
 
 struct cli {
@@ -59,5 +61,7 @@ int cmd_restore(struct cli *cli);
 int cmd_backup(struct cli *cli);
 int cmd_verify(struct cli *cli);
 int cmd_verify_dir(struct cli *cli);
+int cmd_wal_push(struct cli *cli);
+int cmd_wal_fetch(struct cli *cli);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * pgbackup backup --type physical [--mode stream] [--incremental]: a base backup
+ * pgbackup backup --type physical [--mode stream|local] [--incremental]: a base backup
  * of the whole cluster into the repository.
  */
 #include <stdio.h>

@@ -15,13 +15,16 @@ struct command {
 
 static const struct command commands[] = {
     {"repo-init", "create the repository (and the cluster entry)", cmd_repo_init},
-    {"backup", "back up the cluster: --type physical [--mode stream] [--incremental]", cmd_backup},
+    {"backup", "back up the cluster: --type physical [--mode stream|local] [--incremental]", cmd_backup},
     {"list", "list backups, oldest first", cmd_list},
     {"verify", "verify backups in the repository without restoring: [ID ...|--all]", cmd_verify},
     {"restore", "restore a physical backup: --to DIR [--backup ID] [--delta] [--dry-run]", cmd_restore},
     {"keygen", "make an X25519 key pair: --output FILE (private), FILE.pub", cmd_keygen},
     {"probe", "connect to PostgreSQL and report what backups depend on", cmd_probe},
     {"verify-dir", "verify a backup directory against its backup_manifest: DIR", cmd_verify_dir},
+    {"wal-push", "archive one WAL file, for archive_command: PATH (%p)", cmd_wal_push},
+    {"wal-fetch", "restore one archived WAL file, for restore_command: NAME DEST (%f %p); exit 1 only when "
+                  "not archived, 126 for any other failure", cmd_wal_fetch},
 };
 enum { COMMAND_COUNT = sizeof(commands) / sizeof(commands[0]) };
 
@@ -80,6 +83,9 @@ int main(int argc, char **argv)
     }
     int finished = 0;
     code = cli_parse(&cli, argc, argv, &finished);
+    /* A bad config file or variable must not read as "WAL file not archived" to restore_command. */
+    if (code != CLI_OK && cli.command && strcmp(cli.command, "wal-fetch") == 0)
+        code = CLI_STOP_RECOVERY;
     if (code != CLI_OK || finished)
         goto done;
 

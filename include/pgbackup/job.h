@@ -3,12 +3,16 @@
  *
  * A job makes one backup of the cluster named by the "cluster" option into an
  * open repository. Options: "type" (physical; logical and globals come later),
- * "mode" (stream: BASE_BACKUP over a replication connection, from any host),
- * "incremental" (store only chunks that changed since the newest physical
- * backup of the cluster), "pg" (libpq conninfo), "compress", "label",
- * "checkpoint" (fast or spread). The job takes the cluster's writer lock for
- * its whole run. Its catalog record is written last: a job that fails or is
- * canceled leaves no backup, only unreferenced objects that expire removes.
+ * "mode" (stream: BASE_BACKUP over a replication connection, from any host;
+ * local: on the database host, a parallel copy of the data directory "pgdata"
+ * between pg_backup_start and pg_backup_stop by "jobs" workers, data page
+ * checksums verified, failing the backup on a damaged page unless
+ * "allow-bad-pages" is true), "incremental" (store only chunks that changed
+ * since the newest physical backup of the cluster), "pg" (libpq conninfo),
+ * "compress", "label", "checkpoint" (fast or spread). The job takes the
+ * cluster's writer lock for its whole run. Its catalog record is written last:
+ * a job that fails or is canceled leaves no backup, only unreferenced objects
+ * that expire removes.
  */
 #ifndef PGBACKUP_JOB_H
 #define PGBACKUP_JOB_H
@@ -27,8 +31,8 @@ typedef struct pgb_job pgb_job;
  * @param out   set to the job; free it with pgb_job_free()
  * @param repo  an open repository, used by one job at a time; must outlive the job
  * @param opts  options (see above), read now; NULL for the defaults
- * @return 0, PGB_EINVALID for a bad option, PGB_EUNSUPPORTED for a type or mode
- *         this version cannot run
+ * @return 0, PGB_EINVALID for a bad option (or local mode without "pgdata"),
+ *         PGB_EUNSUPPORTED for a type or mode this version cannot run
  */
 PGB_EXTERN int pgb_job_new(pgb_job **out, pgb_repo *repo, const pgb_options *opts);
 
@@ -38,7 +42,11 @@ PGB_EXTERN int pgb_job_new(pgb_job **out, pgb_repo *repo, const pgb_options *opt
  *
  * @return 0 once the backup is committed; PGB_ELOCKED when another writer holds
  *         the cluster; PGB_ECONNECTION; PGB_ECANCELED; PGB_ECORRUPT when the
- *         server reported damaged data pages; or another PGB_E* code
+ *         server (stream mode) or the copy (local mode) found damaged data
+ *         pages, each named "<path> block <n>" in the message and the log;
+ *         PGB_EREFUSED when "pgdata" is not the data directory of the server
+ *         "pg" reaches, or the server is another cluster than the backups of
+ *         this cluster name; or another PGB_E* code
  */
 PGB_EXTERN int pgb_job_run(pgb_job *job);
 

@@ -19,5 +19,6 @@
 #include "verify.h"
 #include "job.h"
 #include "manifest.h"
+#include "wal.h"
 
 #endif /* PGBACKUP_PGBACKUP_H */

@@ -51,24 +51,33 @@ static int copy_option(const pgb_options *opts, const char *key, char **out)
 static int read_options(struct pgb_job *job, const pgb_options *opts)
 {
     const char *compress = "zstd:3", *checkpoint = "spread";
-    int incremental = 0;
+    int incremental = 0, allow_bad_pages = 0;
+    int64_t jobs = 1;
     if (opts) {
         pgb_options_get(opts, "compress", &compress);
         pgb_options_get(opts, "checkpoint", &checkpoint);
         pgb_options_get_bool(opts, "incremental", &incremental);
+        pgb_options_get_bool(opts, "allow-bad-pages", &allow_bad_pages);
+        pgb_options_get_int(opts, "jobs", &jobs);
     }
     job->incremental = incremental == 1;
+    job->allow_bad_pages = allow_bad_pages == 1;
+    job->jobs = jobs >= 1 && jobs <= 256 ? (int)jobs : 1;
     job->fast_checkpoint = strcmp(checkpoint, "fast") == 0;
     int rc = pgb_codec_parse(job->ctx, compress, &job->codec, &job->level);
     if (rc == PGB_OK && (copy_option(opts, "type", &job->type) || copy_option(opts, "mode", &job->mode) ||
-                         copy_option(opts, "pg", &job->conninfo) || copy_option(opts, "label", &job->label)))
+                         copy_option(opts, "pg", &job->conninfo) || copy_option(opts, "label", &job->label) ||
+                         copy_option(opts, "pgdata", &job->pgdata)))
         rc = pgb_error_nomem(job->ctx);
     if (rc == PGB_OK && strcmp(job->type, "physical") != 0)
         rc = pgb_error_set(job->ctx, PGB_EUNSUPPORTED, "backups of type %s are not available in this version "
                            "(physical are)", job->type);
-    if (rc == PGB_OK && strcmp(job->mode, "stream") != 0)
+    if (rc == PGB_OK && strcmp(job->mode, "stream") != 0 && strcmp(job->mode, "local") != 0)
         rc = pgb_error_set(job->ctx, PGB_EUNSUPPORTED, "physical backups in %s mode are not available in this "
-                           "version (stream mode is)", job->mode);
+                           "version (stream and local modes are)", job->mode);
+    if (rc == PGB_OK && strcmp(job->mode, "local") == 0 && (!job->pgdata || !job->pgdata[0]))
+        rc = pgb_error_set(job->ctx, PGB_EINVALID, "a local physical backup copies the data directory: set option "
+                           "pgdata (--pgdata DIR) to the cluster's data directory");
     return rc;
 }
 
@@ -106,7 +115,7 @@ int pgb_job_run(pgb_job *job)
     job->state = JOB_RUNNING;
     int rc = pgb_repo_lock(job->repo);
     if (rc == PGB_OK) {
-        rc = pgb_physical_stream_run(job);
+        rc = strcmp(job->mode, "local") == 0 ? pgb_physical_local_run(job) : pgb_physical_stream_run(job);
         /* Keep the job's error: releasing the lock is housekeeping. */
         char *message = rc != PGB_OK ? pgb_text_dup(pgb_ctx_errmsg(job->ctx)) : NULL;
         char *detail = rc != PGB_OK ? pgb_text_dup(pgb_ctx_errdetail(job->ctx)) : NULL;
@@ -147,6 +156,7 @@ void pgb_job_free(pgb_job *job)
     free(job->mode);
     free(job->conninfo);
     free(job->label);
+    free(job->pgdata);
     json_decref(job->record);
     free(job->record_json);
     job->magic = PGB_MAGIC_FREED;

@@ -19,6 +19,9 @@ struct pgb_job {
     int state;             /* enum job_state in job.c */
     /* Options, read at pgb_job_new. */
     char *type, *mode, *conninfo, *label;
+    char *pgdata;          /* local mode: the cluster's data directory */
+    int jobs;              /* local mode: parallel copy workers */
+    int allow_bad_pages;   /* local mode: commit despite data page checksum failures */
     int incremental;
     int fast_checkpoint;
     int codec, level;
@@ -34,5 +37,8 @@ void pgb_job_make_backup_id(struct pgb_job *job, const char *suffix);
 
 /* Physical backup over a replication connection (BASE_BACKUP). */
 int pgb_physical_stream_run(struct pgb_job *job);
+
+/* Physical backup on the database host: a parallel copy of the data directory between pg_backup_start and _stop. */
+int pgb_physical_local_run(struct pgb_job *job);
 
 #endif

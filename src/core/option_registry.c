@@ -59,6 +59,8 @@ const struct pgb_option_spec pgb_option_registry[] = {
     {"label", PGB_OPTION_STRING, NULL, "TEXT", "backup label (default: pgbackup and the backup id)", NULL, 0, 0},
     {"checkpoint", PGB_OPTION_CHOICE, "spread", "fast|spread", "checkpoint at the start of a physical backup",
      checkpoint_modes, 0, 0},
+    {"allow-bad-pages", PGB_OPTION_BOOLEAN, "false", NULL,
+     "local physical backup: commit even when data pages fail their checksum (the record lists them)", NULL, 0, 0},
     {"backup", PGB_OPTION_STRING, NULL, "ID", "backup id (restore, verify; default: the newest)", NULL, 0, 0},
     {"to", PGB_OPTION_PATH, NULL, "DIR", "restore into this folder (empty or absent)", NULL, 0, 0},
     {"delta", PGB_OPTION_BOOLEAN, "false", NULL, "restore: reuse files already present whose checksum matches",

@@ -26,6 +26,18 @@ int pgb_pg_connect(pgb_ctx *ctx, const char *conninfo, int mode, PGconn **out);
  */
 int pgb_pg_query(pgb_ctx *ctx, PGconn *conn, const char *sql, PGresult **out);
 
+/*
+ * Run a query with text parameters (extended protocol) expecting rows, and
+ * wait for it with the context's cancel flag looked at every half second:
+ * for calls that may take long on the server, such as pg_backup_start()
+ * waiting for its checkpoint. When the flag is set, the server is asked to
+ * cancel the query and PGB_ECANCELED is returned once it has answered (or
+ * after 10 s); the connection is then idle again or broken. Records
+ * PGB_ECONNECTION with the server's message on failure.
+ */
+int pgb_pg_query_params(pgb_ctx *ctx, PGconn *conn, const char *sql, int count, const char *const *values,
+                        PGresult **out);
+
 /* "host=... port=..." of a connection, for messages; a static-size buffer. */
 void pgb_pg_describe(PGconn *conn, char *out, size_t size);
 

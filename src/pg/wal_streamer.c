@@ -39,6 +39,7 @@ struct pgb_wal_streamer {
     char *spool_dir;
     char slot_name[64];
     char system_identifier[32];
+    uint32_t identified_timeline; /* IDENTIFY_SYSTEM's */
     uint64_t segment_size;
     uint64_t timeout_ms;
 
@@ -394,6 +395,7 @@ static int read_server_facts(pgb_wal_streamer *s)
         return pgb_error_set(s->ctx, PGB_ECONNECTION, "IDENTIFY_SYSTEM gave an unexpected answer");
     }
     snprintf(s->system_identifier, sizeof(s->system_identifier), "%s", PQgetvalue(res, 0, 0));
+    s->identified_timeline = PQnfields(res) > 1 ? (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10) : 0;
     PQclear(res);
 
     rc = pgb_pg_query(s->ctx, s->conn, "SHOW wal_segment_size", &res);
@@ -659,6 +661,11 @@ uint64_t pgb_wal_streamer_segment_size(const pgb_wal_streamer *s)
 const char *pgb_wal_streamer_system_identifier(const pgb_wal_streamer *s)
 {
     return s->system_identifier;
+}
+
+uint32_t pgb_wal_streamer_timeline(const pgb_wal_streamer *s)
+{
+    return s->identified_timeline;
 }
 
 const char *pgb_wal_streamer_slot_name(const pgb_wal_streamer *s)

@@ -87,6 +87,9 @@ uint64_t pgb_wal_streamer_segment_size(const pgb_wal_streamer *s);
 /* The server's system identifier, decimal, from IDENTIFY_SYSTEM; owned by s. */
 const char *pgb_wal_streamer_system_identifier(const pgb_wal_streamer *s);
 
+/* The server's timeline when the streamer connected, from IDENTIFY_SYSTEM. */
+uint32_t pgb_wal_streamer_timeline(const pgb_wal_streamer *s);
+
 /* The name of the temporary slot; owned by s. */
 const char *pgb_wal_streamer_slot_name(const pgb_wal_streamer *s);
 

@@ -220,6 +220,22 @@ struct pgb_content_stats pgb_content_writer_stats(const pgb_content_writer *w)
     return stats;
 }
 
+int pgb_content_writer_move_list(pgb_content_writer *w, struct pgb_file_list *into)
+{
+    size_t moved = 0;
+    int rc = PGB_OK;
+    while (rc == PGB_OK && moved < w->list.count) {
+        rc = pgb_file_list_append(w->repo->ctx, into, &w->list.entries[moved]);
+        if (rc == PGB_OK)
+            moved++;
+    }
+    /* Keep what could not be moved, so that it is still freed with the writer. */
+    if (moved > 0 && moved < w->list.count)
+        memmove(w->list.entries, w->list.entries + moved, (w->list.count - moved) * sizeof(*w->list.entries));
+    w->list.count -= moved;
+    return rc;
+}
+
 void pgb_content_writer_free(pgb_content_writer *w)
 {
     if (!w)

@@ -43,6 +43,13 @@ int pgb_content_writer_finish(pgb_content_writer *w);
 const struct pgb_file_list *pgb_content_writer_list(const pgb_content_writer *w);
 struct pgb_content_stats pgb_content_writer_stats(const pgb_content_writer *w);
 
+/*
+ * Move every entry of the writer's list to the end of into (after finish),
+ * leaving the writer's list empty: how the lists of writers that ran side by
+ * side become one. Returns 0 or PGB_ENOMEM (entries not yet moved stay).
+ */
+int pgb_content_writer_move_list(pgb_content_writer *w, struct pgb_file_list *into);
+
 void pgb_content_writer_free(pgb_content_writer *w);
 
 #endif

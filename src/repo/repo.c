@@ -300,6 +300,29 @@ int pgb_repo_open(pgb_repo **out, pgb_storage *storage, const pgb_options *opts)
     return PGB_OK;
 }
 
+int pgb_repo_worker_view(struct pgb_repo **out, const struct pgb_repo *repo, pgb_ctx *ctx, pgb_storage *storage)
+{
+    *out = NULL;
+    struct pgb_repo *view = calloc(1, sizeof(*view));
+    if (!view)
+        return pgb_error_nomem(ctx);
+    view->magic = PGB_MAGIC_REPO;
+    view->ctx = ctx;
+    view->storage = storage;
+    memcpy(view->id, repo->id, sizeof(view->id));
+    memcpy(view->encryption, repo->encryption, sizeof(view->encryption));
+    view->keys = repo->keys;
+    memcpy(view->cluster_dir, repo->cluster_dir, sizeof(view->cluster_dir));
+    view->cluster = pgb_text_dup(repo->cluster);
+    if (!view->cluster) {
+        pgb_keyset_wipe(&view->keys);
+        free(view);
+        return pgb_error_nomem(ctx);
+    }
+    *out = view;
+    return PGB_OK;
+}
+
 void pgb_repo_close(pgb_repo *repo)
 {
     if (!is_repo(repo))

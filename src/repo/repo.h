@@ -34,6 +34,16 @@ void pgb_repo_record_spec(const struct pgb_repo *repo, int flags, struct pgb_obj
 /* "<cluster dir>/<suffix>" into out (PGB_KEY_SIZE). */
 void pgb_repo_cluster_key(const struct pgb_repo *repo, const char *suffix, char out[PGB_KEY_SIZE]);
 
+/*
+ * A second handle on an open repository for a worker thread: the same keys,
+ * cluster and folders, but errors go to ctx and objects are written through
+ * storage (a handle on the same objects, made for that thread). It never
+ * holds the writer lock: the repository it copies does. Free it with
+ * pgb_repo_close() before ctx and storage. Returns 0 or PGB_ENOMEM (recorded
+ * in ctx).
+ */
+int pgb_repo_worker_view(struct pgb_repo **out, const struct pgb_repo *repo, pgb_ctx *ctx, pgb_storage *storage);
+
 /* Release the lock if held (close calls it). */
 int pgb_repo_lock_release(struct pgb_repo *repo);
 

@@ -122,6 +122,8 @@ int pgb_storage_open(pgb_storage **out, pgb_ctx *ctx, const char *url, const pgb
     rc = make_storage(out, ctx, &ops, payload, url);
     if (rc != PGB_OK)
         ops.free(payload);
+    else
+        (*out)->from_url = 1;
     return rc;
 }
 
@@ -152,6 +154,11 @@ void pgb_storage_free(pgb_storage *s)
     free(s->name);
     s->magic = PGB_MAGIC_FREED;
     free(s);
+}
+
+int pgb_storage_reopenable(const pgb_storage *s)
+{
+    return is_storage(s) && s->from_url;
 }
 
 const char *pgb_storage_name(const pgb_storage *s)

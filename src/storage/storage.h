@@ -15,7 +15,15 @@ struct pgb_storage {
     pgb_storage_ops ops; /* a copy: the caller's table need not outlive the call */
     void *payload;
     char *name;          /* URL or callback name, for messages */
+    int from_url;        /* made by pgb_storage_open: pgb_storage_open(name) reaches the same objects */
 };
+
+/*
+ * Whether another handle on the same objects can be made with
+ * pgb_storage_open(pgb_storage_name(s)): true for storages opened from a URL,
+ * false for callbacks, whose payload belongs to one handle.
+ */
+int pgb_storage_reopenable(const pgb_storage *s);
 
 /* Whether key is a valid object key; else records PGB_EINVALID saying why. */
 int pgb_storage_check_key(pgb_ctx *ctx, const char *key);
