@@ -31,6 +31,16 @@ static int derive_id_key(const uint8_t writer[32], uint8_t key[32])
     return ok;
 }
 
+int pgb_keyset_prepare_id_key(pgb_ctx *ctx, struct pgb_keyset *keys)
+{
+    if (!keys->encrypted || !keys->has_writer || keys->has_id_key)
+        return PGB_OK;
+    if (!derive_id_key(keys->writer, keys->id_key))
+        return pgb_error_set(ctx, PGB_ERROR, "cannot derive the content-id key: OpenSSL failed");
+    keys->has_id_key = 1;
+    return PGB_OK;
+}
+
 int pgb_content_id(pgb_ctx *ctx, const struct pgb_keyset *keys, const char *domain, const void *data,
                    size_t size, char out[PGB_CONTENT_ID_SIZE])
 {
@@ -41,7 +51,11 @@ int pgb_content_id(pgb_ctx *ctx, const struct pgb_keyset *keys, const char *doma
         if (!keys->has_writer)
             return pgb_error_set(ctx, PGB_EAUTH, "naming content in an encrypted repository needs the writer key");
         uint8_t key[32];
-        ok = derive_id_key(keys->writer, key);
+        ok = 1;
+        if (keys->has_id_key)
+            memcpy(key, keys->id_key, sizeof(key));
+        else
+            ok = derive_id_key(keys->writer, key);
         EVP_MAC *mac = ok ? EVP_MAC_fetch(NULL, "HMAC", NULL) : NULL;
         EVP_MAC_CTX *mctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
         OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),

@@ -16,6 +16,13 @@
 enum { PGB_CONTENT_ID_SIZE = 65 }; /* 64 hex digits and NUL */
 
 /*
+ * Derive the content-id key of keys once (HKDF of the writer key), so that
+ * naming each chunk costs one HMAC, not a key derivation too. No-op without
+ * the writer key.
+ */
+int pgb_keyset_prepare_id_key(pgb_ctx *ctx, struct pgb_keyset *keys);
+
+/*
  * The id of data within a domain ("cluster", "chunk"). Needs the writer key
  * (PGB_EAUTH otherwise); in a plain repository it is the SHA-256 of domain, a
  * zero byte, and data.

@@ -13,6 +13,8 @@ struct pgb_keyset {
     uint8_t repository_private[32];
     int has_writer;                  /* can write and read cipher 2 objects, name content */
     uint8_t writer[32];
+    int has_id_key;                  /* the content-id key, derived once from the writer key */
+    uint8_t id_key[32];
 };
 
 /* Which key seals an object's data key when the repository is encrypted. */

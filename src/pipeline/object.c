@@ -27,9 +27,12 @@
 
 struct pgb_object_encoder {
     pgb_ctx *ctx;
-    pgb_sink *head;         /* the sha256 stage; owns the chain down to the forwarding sink */
+    pgb_sink *head;         /* the first stage (sha256, or compress with a known digest); owns the chain */
     pgb_sink *forward;      /* the last stage: counts and passes bytes to the destination */
     size_t header_size;
+    uint64_t plain_size;
+    int known_digest;
+    uint8_t sha256[32];     /* the known digest */
 };
 
 struct pgb_object_writer {
@@ -42,6 +45,7 @@ struct pgb_object_reader {
     pgb_ctx *ctx;
     pgb_source *tail; /* the sha256 stage; owns the chain */
     pgb_source *body; /* the stage under the decompressor: drained at the end (not owned) */
+    int hashed;       /* the tail is a sha256 stage */
     char *key;
 };
 
@@ -105,7 +109,7 @@ int pgb_object_encoder_new(pgb_object_encoder **out, pgb_ctx *ctx, pgb_sink *des
         if (rc == PGB_OK)
             chain = stage;
     }
-    if (rc == PGB_OK) {
+    if (rc == PGB_OK && !spec->known_sha256) {
         rc = pgb_sha256_sink_new(ctx, chain, &stage);
         if (rc == PGB_OK)
             chain = stage;
@@ -116,6 +120,10 @@ int pgb_object_encoder_new(pgb_object_encoder **out, pgb_ctx *ctx, pgb_sink *des
         free(e);
         return rc;
     }
+    if (spec->known_sha256) {
+        e->known_digest = 1;
+        memcpy(e->sha256, spec->known_sha256, sizeof(e->sha256));
+    }
     e->ctx = ctx;
     e->head = chain;
     e->header_size = raw_size;
@@ -125,6 +133,7 @@ int pgb_object_encoder_new(pgb_object_encoder **out, pgb_ctx *ctx, pgb_sink *des
 
 int pgb_object_encoder_write(pgb_object_encoder *e, const void *data, size_t size)
 {
+    e->plain_size += size;
     return pgb_sink_write(e->head, data, size);
 }
 
@@ -132,8 +141,11 @@ int pgb_object_encoder_finish(pgb_object_encoder *e, struct pgb_object_info *inf
 {
     int rc = pgb_sink_finish(e->head);
     if (rc == PGB_OK && info) {
-        pgb_sha256_sink_digest(e->head, info->sha256);
-        info->plain_size = pgb_sha256_sink_bytes(e->head);
+        if (e->known_digest)
+            memcpy(info->sha256, e->sha256, sizeof(info->sha256));
+        else
+            pgb_sha256_sink_digest(e->head, info->sha256);
+        info->plain_size = e->plain_size;
         info->stored_size = pgb_forward_sink_bytes(e->forward);
     }
     return rc;
@@ -262,7 +274,8 @@ int pgb_object_reader_open_range(pgb_object_reader **out, pgb_storage *storage, 
         if (rc == PGB_OK)
             chain = stage;
     }
-    if (rc == PGB_OK) {
+    /* A whole object is always hashed (its digest may be asked for); a range only to check it. */
+    if (rc == PGB_OK && (expected_sha256 || length == 0)) {
         rc = pgb_sha256_source_new(ctx, chain, expected_sha256, key, &stage);
         if (rc == PGB_OK)
             chain = stage;
@@ -279,6 +292,7 @@ int pgb_object_reader_open_range(pgb_object_reader **out, pgb_storage *storage, 
     r->ctx = ctx;
     r->tail = chain;
     r->body = body;
+    r->hashed = expected_sha256 || length == 0;
     *out = r;
     return PGB_OK;
 }
@@ -312,6 +326,8 @@ int pgb_object_reader_read(pgb_object_reader *r, void *buffer, size_t size, size
 
 int pgb_object_reader_digest(const pgb_object_reader *r, uint8_t out[32])
 {
+    if (!r->hashed)
+        return pgb_error_set(r->ctx, PGB_EINVALID, "object %s was read without computing its digest", r->key);
     return pgb_sha256_source_digest(r->tail, out);
 }
 

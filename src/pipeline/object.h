@@ -32,6 +32,12 @@ struct pgb_object_spec {
     int level;
     int seal;  /* enum pgb_seal; ignored when keys->encrypted is 0 */
     int flags; /* pgb_storage_flag */
+    /*
+     * The plaintext's SHA-256 when the caller computed it already (chunks:
+     * the content writer hashes each one to name it): the encoder then skips
+     * its own hashing pass and reports this digest. NULL: the encoder hashes.
+     */
+    const uint8_t *known_sha256;
 };
 
 /*
@@ -64,7 +70,12 @@ void pgb_object_writer_abort(pgb_object_writer *w);
  */
 int pgb_object_reader_open(pgb_object_reader **out, pgb_storage *storage, const char *key,
                            const struct pgb_keyset *keys, const uint8_t *expected_sha256);
-/* The object stored at bytes [offset, offset + length) of key (a chunk in a pack); name is for messages. */
+/*
+ * The object stored at bytes [offset, offset + length) of key (a chunk in a
+ * pack); name is for messages. With expected_sha256 NULL no digest is
+ * computed (pgb_object_reader_digest then fails): for readers that check a
+ * larger whole, such as a file's SHA-256 over its chunks, and would hash twice.
+ */
 int pgb_object_reader_open_range(pgb_object_reader **out, pgb_storage *storage, const char *key, uint64_t offset,
                                  uint64_t length, const char *name, const struct pgb_keyset *keys,
                                  const uint8_t *expected_sha256);

@@ -144,7 +144,7 @@ static int flush_chunk(pgb_content_writer *w)
         w->stats.chunks_reused++;
         rc = add_chunk_ref(w, known);
     } else {
-        rc = pgb_pack_writer_add(w->packs, w->buffer, w->buffered, &chunk.ref);
+        rc = pgb_pack_writer_add(w->packs, w->buffer, w->buffered, digest, &chunk.ref);
         if (rc == PGB_OK)
             rc = table_add(ctx, &w->known, &chunk);
         if (rc == PGB_OK)

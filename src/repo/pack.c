@@ -74,14 +74,17 @@ static int commit_pack(pgb_pack_writer *w)
     return rc;
 }
 
-int pgb_pack_writer_add(pgb_pack_writer *w, const void *data, size_t size, struct pgb_chunk_ref *ref)
+int pgb_pack_writer_add(pgb_pack_writer *w, const void *data, size_t size, const uint8_t sha256[32],
+                        struct pgb_chunk_ref *ref)
 {
     int rc = w->storage_writer ? PGB_OK : start_pack(w);
     pgb_object_encoder *encoder = NULL;
     char name[PGB_KEY_SIZE + 32];
     snprintf(name, sizeof(name), "chunk at %llu of pack %s", (unsigned long long)w->offset, w->pack);
+    struct pgb_object_spec spec = w->spec;
+    spec.known_sha256 = sha256;
     if (rc == PGB_OK)
-        rc = pgb_object_encoder_new(&encoder, w->repo->ctx, w->sink, name, &w->repo->keys, &w->spec);
+        rc = pgb_object_encoder_new(&encoder, w->repo->ctx, w->sink, name, &w->repo->keys, &spec);
     if (rc == PGB_OK)
         rc = pgb_object_encoder_write(encoder, data, size);
     struct pgb_object_info info;
@@ -125,5 +128,5 @@ int pgb_chunk_reader_open(pgb_object_reader **out, struct pgb_repo *repo, const 
     pgb_pack_key(repo, ref->pack, key);
     snprintf(name, sizeof(name), "chunk at %llu of pack %s", (unsigned long long)ref->offset, key);
     return pgb_object_reader_open_range(out, repo->storage, key, ref->offset, ref->length, name, &repo->keys,
-                                        ref->sha256);
+                                        NULL);
 }

@@ -30,8 +30,12 @@ typedef struct pgb_pack_writer pgb_pack_writer;
 /* Start writing packs of at most target_size bytes (the last chunk may overshoot). */
 int pgb_pack_writer_new(pgb_pack_writer **out, struct pgb_repo *repo, int codec, int level, uint64_t target_size);
 
-/* Store one chunk; ref says where it went. The pack is committed once full. */
-int pgb_pack_writer_add(pgb_pack_writer *w, const void *data, size_t size, struct pgb_chunk_ref *ref);
+/*
+ * Store one chunk whose SHA-256 the caller computed (to name it); ref says
+ * where it went. The pack is committed once full.
+ */
+int pgb_pack_writer_add(pgb_pack_writer *w, const void *data, size_t size, const uint8_t sha256[32],
+                        struct pgb_chunk_ref *ref);
 
 /* Commit the pack being written, if any. Refs handed out before are valid only after this. */
 int pgb_pack_writer_finish(pgb_pack_writer *w);
@@ -45,7 +49,11 @@ uint64_t pgb_pack_writer_stored_bytes(const pgb_pack_writer *w);
 /* The storage key of a pack. */
 void pgb_pack_key(const struct pgb_repo *repo, const char *pack, char out[PGB_KEY_SIZE]);
 
-/* Open the chunk at ref for reading, checking its SHA-256 at the end. */
+/*
+ * Open the chunk at ref for reading. Its authentication (or, unencrypted, its
+ * stored-bytes trailer) is checked as it streams; its SHA-256 is not: readers
+ * check the SHA-256 of the whole file, which covers every chunk.
+ */
 int pgb_chunk_reader_open(pgb_object_reader **out, struct pgb_repo *repo, const struct pgb_chunk_ref *ref);
 
 #endif

@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "pipeline/compress.h"
+#include "pipeline/content_id.h"
 #include "repo/keyring.h"
 #include "repo/secret_files.h"
 #include "storage/storage.h"
@@ -188,7 +189,7 @@ static int unlock(struct pgb_repo *repo, const pgb_options *opts)
     char *default_writer_key = pgb_writer_key_default_path(repo->id);
     int rc = pgb_keyring_open(repo->storage, opts, default_writer_key, &repo->keys);
     free(default_writer_key);
-    return rc;
+    return rc == PGB_OK ? pgb_keyset_prepare_id_key(repo->ctx, &repo->keys) : rc;
 }
 
 static int write_writer_key(struct pgb_repo *repo, const pgb_options *opts)
@@ -217,6 +218,8 @@ static int create_new(struct pgb_repo *repo, const pgb_options *opts, int passph
         int has_passphrase = 0;
         size_t count = 0;
         rc = pgb_keyring_create(repo->storage, opts, &repo->keys, &has_passphrase, &count);
+        if (rc == PGB_OK)
+            rc = pgb_keyset_prepare_id_key(repo->ctx, &repo->keys);
         if (rc == PGB_OK && recipients && !passphrase)
             rc = write_writer_key(repo, opts);
         if (rc != PGB_OK)
