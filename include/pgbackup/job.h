@@ -40,6 +40,10 @@ PGB_EXTERN int pgb_job_new(pgb_job **out, pgb_repo *repo, const pgb_options *opt
  * Run the backup. Progress goes to the context's progress callback (phases
  * "connect", "copy", "wal", "commit"), which may stop the job.
  *
+ * Takes the cluster's writer lock for the run and releases it after, unless
+ * the caller holds it already through pgb_repo_lock(). Clears the context's
+ * cancel flag when it returns, so that a cancel stops only this run.
+ *
  * @return 0 once the backup is committed; PGB_ELOCKED when another writer holds
  *         the cluster; PGB_ECONNECTION; PGB_ECANCELED; PGB_ECORRUPT when the
  *         server (stream mode) or the copy (local mode) found damaged data

@@ -113,13 +113,16 @@ int pgb_job_run(pgb_job *job)
         return pgb_error_set(job->ctx, PGB_EINVALID, "pgb_job_run called on a %s job: a job runs once",
                              job->state == JOB_RUNNING ? "running" : "finished");
     job->state = JOB_RUNNING;
+    /* A caller that took the writer lock itself keeps it after the job. */
+    int held_before = job->repo->holds_lock;
     int rc = pgb_repo_lock(job->repo);
     if (rc == PGB_OK) {
         rc = strcmp(job->mode, "local") == 0 ? pgb_physical_local_run(job) : pgb_physical_stream_run(job);
         /* Keep the job's error: releasing the lock is housekeeping. */
         char *message = rc != PGB_OK ? pgb_text_dup(pgb_ctx_errmsg(job->ctx)) : NULL;
         char *detail = rc != PGB_OK ? pgb_text_dup(pgb_ctx_errdetail(job->ctx)) : NULL;
-        pgb_repo_lock_release(job->repo);
+        if (!held_before)
+            pgb_repo_lock_release(job->repo);
         if (rc != PGB_OK) {
             pgb_error_set(job->ctx, rc, "%s", message ? message : "backup failed");
             if (detail && *detail)
@@ -129,6 +132,8 @@ int pgb_job_run(pgb_job *job)
         free(detail);
     }
     job->state = rc == PGB_OK ? JOB_DONE : JOB_FAILED;
+    /* A cancel was for this run: it must not stop the context's next call. */
+    pgb_ctx_reset_cancel(job->ctx);
     return rc;
 }
 
