@@ -1,7 +1,8 @@
 /*
- * pgbackup verify [ID ...|--all]: verify backups inside the repository without
- * restoring them. Exit 0 when every one is sound, 3 when any has damage or a
- * missing piece, 1 when a check could not run.
+ * pgbackup verify [ID ...|--all] [--jobs N]: verify backups inside the
+ * repository without restoring them, files read by N threads. Exit 0 when
+ * every one is sound, 3 when any has damage or a missing piece, 1 when a
+ * check could not run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,7 @@ int cmd_verify(struct cli *cli)
     json_t *reports = json_array();
     for (size_t i = 0; rc == PGB_OK && i < count; i++) {
         pgb_verify_report *report = NULL;
-        rc = pgb_verify_backup(&report, repo, ids[i]);
+        rc = pgb_verify_backup_with_options(&report, repo, ids[i], cli->opts);
         if (rc != PGB_OK)
             break;
         if (!pgb_verify_report_ok(report))

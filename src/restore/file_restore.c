@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,41 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <pgbackup/ctx.h>
 #include <pgbackup/error.h>
+#include <pgbackup/progress.h>
 
 #include "core/error.h"
-#include "core/progress.h"
+#include "core/worker_pool.h"
+#include "restore/read_workers.h"
 
 static const char pg_control[] = "global/pg_control";
+
+/* What the writers share; workers touch only the atomics. */
+struct restore_shared {
+    const pgb_ctx *caller; /* the calling thread's: workers read only its cancel flag */
+    const struct pgb_file_list *list;
+    const char *dir;
+    const struct pgb_file_restore_options *options;
+    size_t *order; /* indexes of the regular files but pg_control, biggest first */
+    size_t order_count;
+    atomic_size_t next;
+    atomic_int stop; /* a writer failed: the others end too */
+};
+
+/* One writer: the calling thread with the caller's repository, or a worker with its view. */
+struct restore_writer {
+    struct restore_shared *shared;
+    struct pgb_repo *repo;
+    struct pgb_file_restore_stats stats;
+};
+
+static int check_canceled(struct restore_writer *w)
+{
+    if (pgb_ctx_is_canceled(w->shared->caller))
+        return pgb_error_set(w->repo->ctx, PGB_ECANCELED, "operation canceled");
+    return PGB_OK;
+}
 
 static int io_error(pgb_ctx *ctx, const char *what, const char *path)
 {
@@ -83,9 +113,10 @@ static int same_file(const char *path, const struct pgb_file_entry *e)
     return ok;
 }
 
-static int write_chunks(struct pgb_repo *repo, const struct pgb_file_entry *e, int fd, const char *path,
+static int write_chunks(struct restore_writer *w, const struct pgb_file_entry *e, int fd, const char *path,
                         EVP_MD_CTX *md)
 {
+    struct pgb_repo *repo = w->repo;
     enum { BUFFER_SIZE = 256 * 1024 };
     uint8_t *buffer = malloc(BUFFER_SIZE);
     if (!buffer)
@@ -110,7 +141,7 @@ static int write_chunks(struct pgb_repo *repo, const struct pgb_file_entry *e, i
         }
         pgb_object_reader_close(r);
         if (rc == PGB_OK)
-            rc = pgb_check_canceled(repo->ctx);
+            rc = check_canceled(w);
         if (rc != PGB_OK)
             break;
     }
@@ -118,9 +149,9 @@ static int write_chunks(struct pgb_repo *repo, const struct pgb_file_entry *e, i
     return rc;
 }
 
-static int restore_file(struct pgb_repo *repo, const struct pgb_file_entry *e, const char *path)
+static int restore_file(struct restore_writer *w, const struct pgb_file_entry *e, const char *path)
 {
-    pgb_ctx *ctx = repo->ctx;
+    pgb_ctx *ctx = w->repo->ctx;
     int rc = make_parents(ctx, path);
     if (rc != PGB_OK)
         return rc;
@@ -131,7 +162,7 @@ static int restore_file(struct pgb_repo *repo, const struct pgb_file_entry *e, c
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? PGB_OK : pgb_error_nomem(ctx);
     if (rc == PGB_OK)
-        rc = write_chunks(repo, e, fd, path, md);
+        rc = write_chunks(w, e, fd, path, md);
     uint8_t digest[32];
     unsigned int size = 0;
     if (rc == PGB_OK && (EVP_DigestFinal_ex(md, digest, &size) != 1 || CRYPTO_memcmp(digest, e->sha256, 32) != 0))
@@ -153,12 +184,12 @@ static void set_mtime(const char *path, int64_t mtime)
     lutimes(path, times);
 }
 
-static int restore_entry(struct pgb_repo *repo, const struct pgb_file_entry *e, const char *dir,
-                         const struct pgb_file_restore_options *o, struct pgb_file_restore_stats *stats)
+static int restore_entry(struct restore_writer *w, const struct pgb_file_entry *e)
 {
-    pgb_ctx *ctx = repo->ctx;
+    pgb_ctx *ctx = w->repo->ctx;
+    const struct pgb_file_restore_options *o = w->shared->options;
     char path[PATH_MAX];
-    int rc = target_path(ctx, dir, o, e->path, path);
+    int rc = target_path(ctx, w->shared->dir, o, e->path, path);
     if (rc != PGB_OK)
         return rc;
     switch (e->type) {
@@ -189,39 +220,139 @@ static int restore_entry(struct pgb_repo *repo, const struct pgb_file_entry *e, 
     }
     default:
         if (o->delta && same_file(path, e)) {
-            stats->files_reused++;
+            w->stats.files_reused++;
         } else {
-            rc = restore_file(repo, e, path);
-            stats->bytes += e->size;
+            rc = restore_file(w, e, path);
+            w->stats.bytes += e->size;
         }
         if (rc == PGB_OK) {
-            stats->files++;
+            w->stats.files++;
             set_mtime(path, e->mtime);
         }
         return rc;
     }
 }
 
+/* Write regular files off the shared order until none is left, a writer failed, or the restore is canceled. */
+static int write_files(struct restore_writer *w)
+{
+    struct restore_shared *s = w->shared;
+    for (;;) {
+        if (atomic_load(&s->stop))
+            return PGB_OK; /* whoever stopped says why */
+        int rc = check_canceled(w);
+        if (rc != PGB_OK)
+            return rc;
+        size_t next = atomic_fetch_add(&s->next, 1);
+        if (next >= s->order_count)
+            return PGB_OK;
+        const struct pgb_file_entry *e = &s->list->entries[s->order[next]];
+        rc = restore_entry(w, e);
+        if (rc != PGB_OK) {
+            /* A damaged chunk names its pack, not the file: say which file it was. */
+            if (rc != PGB_ECANCELED && !strstr(pgb_ctx_errmsg(w->repo->ctx), e->path))
+                pgb_error_prefix(w->repo->ctx, "cannot restore %s", e->path);
+            return rc;
+        }
+    }
+}
+
+/* A worker thread's task; its error goes back as text, and stops the other workers. */
+static int restore_worker(void *arg, char *errbuf, size_t errlen)
+{
+    struct restore_writer *w = arg;
+    int rc = write_files(w);
+    if (rc != PGB_OK) {
+        snprintf(errbuf, errlen, "%s", pgb_ctx_errmsg(w->repo->ctx));
+        atomic_store(&w->shared->stop, 1);
+    }
+    return rc;
+}
+
+/* Write the ordered files with count workers; the first failure goes to the caller's context. */
+static int run_workers(struct restore_writer *calling, int count)
+{
+    struct pgb_repo *repo = calling->repo;
+    struct pgb_read_worker *handles = NULL;
+    struct restore_writer *writers = calloc((size_t)count, sizeof(*writers));
+    int rc = writers ? pgb_read_workers_open(&handles, repo, count) : pgb_error_nomem(repo->ctx);
+    pgb_worker_pool *pool = NULL;
+    if (rc == PGB_OK)
+        rc = pgb_worker_pool_new(repo->ctx, count, &pool);
+    for (int i = 0; rc == PGB_OK && i < count; i++) {
+        writers[i] = (struct restore_writer){.shared = calling->shared, .repo = handles[i].repo};
+        rc = pgb_worker_pool_submit(pool, restore_worker, &writers[i]);
+    }
+    if (rc != PGB_OK)
+        atomic_store(&calling->shared->stop, 1);
+    int wait_rc = pool ? pgb_worker_pool_wait(pool) : PGB_OK;
+    pgb_worker_pool_free(pool);
+    if (rc == PGB_OK)
+        rc = wait_rc;
+    for (int i = 0; writers && i < count; i++) {
+        calling->stats.files += writers[i].stats.files;
+        calling->stats.bytes += writers[i].stats.bytes;
+        calling->stats.files_reused += writers[i].stats.files_reused;
+    }
+    pgb_read_workers_free(handles, count);
+    free(writers);
+    return rc;
+}
+
+static int bigger_first(const void *a, const void *b, void *payload)
+{
+    const struct pgb_file_list *list = payload;
+    uint64_t x = list->entries[*(const size_t *)a].size, y = list->entries[*(const size_t *)b].size;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
 int pgb_restore_files(struct pgb_repo *repo, const struct pgb_file_list *list, const char *dir,
                       const struct pgb_file_restore_options *options, struct pgb_file_restore_stats *stats)
 {
     memset(stats, 0, sizeof(*stats));
+    struct restore_shared shared = {.caller = repo->ctx, .list = list, .dir = dir, .options = options};
+    struct restore_writer calling = {.shared = &shared, .repo = repo};
     const struct pgb_file_entry *control = NULL;
-    int rc = PGB_OK;
-    /* Folders first (the list may name a file before its folder), then files and links. */
+    shared.order = list->count ? malloc(list->count * sizeof(size_t)) : NULL;
+    int rc = list->count && !shared.order ? pgb_error_nomem(repo->ctx) : PGB_OK;
+    if (rc == PGB_OK && options->delta) {
+        /* The target's old pg_control goes first: a delta restore that fails must not leave a startable mix. */
+        char old_control[PATH_MAX];
+        snprintf(old_control, sizeof(old_control), "%s/%s", dir, pg_control);
+        if (unlink(old_control) != 0 && errno != ENOENT)
+            rc = io_error(repo->ctx, "remove", old_control);
+    }
+    /* Folders first (the list may name a file before its folder), then links, on this thread; files after. */
     for (int pass = 0; pass < 2 && rc == PGB_OK; pass++)
         for (size_t i = 0; i < list->count && rc == PGB_OK; i++) {
             const struct pgb_file_entry *e = &list->entries[i];
-            if ((pass == 0) != (e->type == PGB_FILE_DIRECTORY))
+            if (e->type != (pass == 0 ? PGB_FILE_DIRECTORY : PGB_FILE_SYMLINK))
                 continue;
-            if (strcmp(e->path, pg_control) == 0) {
-                control = e;
-                continue;
-            }
-            rc = restore_entry(repo, e, dir, options, stats);
+            rc = restore_entry(&calling, e);
         }
+    for (size_t i = 0; i < list->count && rc == PGB_OK; i++) {
+        const struct pgb_file_entry *e = &list->entries[i];
+        if (e->type == PGB_FILE_DIRECTORY || e->type == PGB_FILE_SYMLINK)
+            continue;
+        if (strcmp(e->path, pg_control) == 0)
+            control = e;
+        else
+            shared.order[shared.order_count++] = i;
+    }
+    /* Biggest first, so that one large relation file does not end last on one worker. */
+    if (rc == PGB_OK && shared.order_count > 1)
+        qsort_r(shared.order, shared.order_count, sizeof(size_t), bigger_first, (void *)list);
+    int workers = pgb_read_worker_count(repo, options->workers, "restoring");
+    if ((size_t)workers > shared.order_count)
+        workers = shared.order_count > 1 ? (int)shared.order_count : 1;
+    if (rc == PGB_OK)
+        rc = workers > 1 ? run_workers(&calling, workers) : write_files(&calling);
+    if (rc == PGB_OK)
+        rc = check_canceled(&calling);
     if (rc == PGB_OK && control)
-        rc = restore_entry(repo, control, dir, options, stats);
+        rc = restore_entry(&calling, control);
+    free(shared.order);
+    *stats = calling.stats;
     if (rc == PGB_OK) {
         /* One flush of the whole file system beats an fsync per file. */
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

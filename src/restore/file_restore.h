@@ -18,6 +18,7 @@ struct pgb_file_restore_options {
     int delta; /* reuse files already present whose SHA-256 matches */
     const struct pgb_tablespace_target *tablespaces;
     size_t tablespace_count;
+    int workers; /* threads writing regular files ("jobs"); 0 or 1: the calling thread alone */
 };
 
 struct pgb_file_restore_stats {
@@ -26,8 +27,14 @@ struct pgb_file_restore_stats {
 
 /*
  * Write every entry of list under dir, with modes and mtimes, every file
- * checked against its SHA-256. global/pg_control is written last, so that a
- * directory left half-written by a failure can never start as a cluster.
+ * checked against its SHA-256. Folders and links are made on the calling
+ * thread; regular files are then written whole, biggest first, by
+ * options->workers threads (fewer for a storage made of callbacks), each with
+ * its own context, storage handle and repository view. The cancel flag of
+ * repo's context stops them; the first failure, naming the file, is recorded
+ * in repo's context. global/pg_control is written last, on the calling
+ * thread, once every other file is written, so that a directory left
+ * half-written by a failure can never start as a cluster.
  */
 int pgb_restore_files(struct pgb_repo *repo, const struct pgb_file_list *list, const char *dir,
                       const struct pgb_file_restore_options *options, struct pgb_file_restore_stats *stats);

@@ -27,6 +27,7 @@
 #include "repo/catalog.h"
 #include "repo/file_list.h"
 #include "restore/file_restore.h"
+#include "restore/read_workers.h"
 #include "restore/restore_extras.h"
 
 struct pgb_restore_plan {
@@ -35,6 +36,7 @@ struct pgb_restore_plan {
     json_t *record;
     char *backup_id, *target, *config_to;
     int delta;
+    int jobs;     /* threads writing files ("jobs") */
     int executed; /* a plan runs once: the target is no longer empty afterwards */
     struct pgb_tablespace_target *tablespaces;
     size_t tablespace_count;
@@ -195,6 +197,7 @@ int pgb_restore_plan_new(pgb_restore_plan **out, pgb_repo *repo, const pgb_optio
     p->magic = PGB_MAGIC_RESTORE_PLAN;
     p->repo = repo;
     p->delta = delta == 1;
+    p->jobs = pgb_read_jobs(opts);
     p->target = pgb_text_dup(target);
     p->config_to = config_to ? pgb_text_dup(config_to) : NULL;
     int rc = p->target && (!config_to || p->config_to) ? PGB_OK : pgb_error_nomem(ctx);
@@ -248,7 +251,7 @@ int pgb_restore_plan_execute(pgb_restore_plan *p)
     chmod(p->target, 0700); /* PostgreSQL refuses a data directory others may enter */
     struct pgb_file_list list;
     int rc = pgb_file_list_load(repo, p->backup_id, &list);
-    struct pgb_file_restore_options options = {p->delta, p->tablespaces, p->tablespace_count};
+    struct pgb_file_restore_options options = {p->delta, p->tablespaces, p->tablespace_count, p->jobs};
     struct pgb_file_restore_stats stats;
     if (rc == PGB_OK)
         rc = pgb_restore_extras(repo, p->record, p->target, p->config_to);

@@ -2,6 +2,7 @@
  * Verifying a physical backup inside the repository: every byte is read back
  * through the pipeline as a restore would, but nothing is written.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,29 +12,37 @@
 #include <openssl/evp.h>
 
 #include <pgbackup/error.h>
+#include <pgbackup/progress.h>
 #include <pgbackup/verify.h>
 
 #include "core/error.h"
 #include "core/hex.h"
 #include "core/progress.h"
+#include "core/text.h"
+#include "core/worker_pool.h"
 #include "manifest/manifest.h"
 #include "manifest/verify_report.h"
 #include "pg/lsn.h"
 #include "repo/catalog.h"
 #include "repo/file_list.h"
+#include "restore/read_workers.h"
 
-/* Read every chunk of e; *digest gets the SHA-256 of what came back. A failure is a finding, not an error. */
-static int read_file(struct pgb_repo *repo, const struct pgb_file_entry *e, uint8_t digest[32], char *why,
-                     size_t why_size)
+#define READ_BUFFER_SIZE ((size_t)1 << 20)
+
+/*
+ * Read every chunk of e through buffer (READ_BUFFER_SIZE bytes); *digest gets the SHA-256 of what came back.
+ * A failure is a finding, not an error.
+ */
+static int read_file(struct pgb_repo *repo, const struct pgb_file_entry *e, uint8_t *buffer, uint8_t digest[32],
+                     char *why, size_t why_size)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    uint8_t *buffer = malloc(1 << 20);
-    int rc = md && buffer && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? PGB_OK : pgb_error_nomem(repo->ctx);
+    int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? PGB_OK : pgb_error_nomem(repo->ctx);
     for (size_t i = 0; rc == PGB_OK && i < e->chunk_count; i++) {
         pgb_object_reader *r = NULL;
         rc = pgb_chunk_reader_open(&r, repo, &e->chunks[i].ref);
         size_t got = 0;
-        while (rc == PGB_OK && (rc = pgb_object_reader_read(r, buffer, 1 << 20, &got)) == PGB_OK && got)
+        while (rc == PGB_OK && (rc = pgb_object_reader_read(r, buffer, READ_BUFFER_SIZE, &got)) == PGB_OK && got)
             EVP_DigestUpdate(md, buffer, got);
         pgb_object_reader_close(r);
     }
@@ -43,48 +52,173 @@ static int read_file(struct pgb_repo *repo, const struct pgb_file_entry *e, uint
     else
         snprintf(why, why_size, "%s", pgb_ctx_errmsg(repo->ctx));
     EVP_MD_CTX_free(md);
-    free(buffer);
     return rc;
 }
 
-static int check_files(struct pgb_repo *repo, const struct pgb_file_list *list, const struct pgb_manifest *manifest,
-                       pgb_verify_report *report, uint64_t *bytes)
+/* What reading one file found, recorded by whichever thread read it. */
+struct file_outcome {
+    int read;           /* PGB_OK, or why the file's chunks could not be read back */
+    uint8_t digest[32]; /* of what came back, when read is PGB_OK */
+    char *why;          /* the failure's message, when read is not PGB_OK */
+};
+
+/* What the readers share; workers touch only the atomics and their own outcomes. */
+struct read_shared {
+    const pgb_ctx *caller; /* the calling thread's: workers read only its cancel flag */
+    const struct pgb_file_list *list;
+    struct file_outcome *outcomes; /* one per entry of list */
+    size_t *order;                 /* indexes of the regular files */
+    size_t order_count;
+    atomic_size_t next;
+    atomic_int stop; /* a reader failed: the others end too */
+};
+
+struct file_reader {
+    struct read_shared *shared;
+    struct pgb_repo *repo; /* the caller's, or a worker's view */
+};
+
+/* Read the next file of the shared order into its outcome; PGB_ITEROVER when there is none to read. */
+static int read_next_file(struct file_reader *r, uint8_t *buffer)
 {
-    size_t checked = 0;
+    struct read_shared *s = r->shared;
+    if (atomic_load(&s->stop))
+        return PGB_ITEROVER; /* whoever stopped says why */
+    if (pgb_ctx_is_canceled(s->caller))
+        return pgb_error_set(r->repo->ctx, PGB_ECANCELED, "operation canceled");
+    size_t next = atomic_fetch_add(&s->next, 1);
+    if (next >= s->order_count)
+        return PGB_ITEROVER;
+    size_t index = s->order[next];
+    struct file_outcome *o = &s->outcomes[index];
+    char why[1024];
+    o->read = read_file(r->repo, &s->list->entries[index], buffer, o->digest, why, sizeof(why));
+    pgb_error_clear(r->repo->ctx);
+    if (o->read == PGB_ENOMEM)
+        return pgb_error_nomem(r->repo->ctx);
+    if (o->read != PGB_OK && !(o->why = pgb_text_dup(why)))
+        return pgb_error_nomem(r->repo->ctx);
+    return PGB_OK;
+}
+
+/* Read files off the shared order into their outcomes. Damage is an outcome; only running out of memory fails. */
+static int read_files(struct file_reader *r)
+{
+    uint8_t *buffer = malloc(READ_BUFFER_SIZE);
+    int rc = buffer ? PGB_OK : pgb_error_nomem(r->repo->ctx);
+    while (rc == PGB_OK)
+        rc = read_next_file(r, buffer);
+    free(buffer);
+    return rc == PGB_ITEROVER ? PGB_OK : rc;
+}
+
+/* A worker thread's task; its error goes back as text, and stops the other workers. */
+static int read_worker(void *arg, char *errbuf, size_t errlen)
+{
+    struct file_reader *r = arg;
+    int rc = read_files(r);
+    if (rc != PGB_OK) {
+        snprintf(errbuf, errlen, "%s", pgb_ctx_errmsg(r->repo->ctx));
+        atomic_store(&r->shared->stop, 1);
+    }
+    return rc;
+}
+
+/* Read the ordered files with count workers; the first failure goes to the caller's context. */
+static int run_readers(struct pgb_repo *repo, struct read_shared *shared, int count)
+{
+    struct pgb_read_worker *handles = NULL;
+    struct file_reader *readers = calloc((size_t)count, sizeof(*readers));
+    int rc = readers ? pgb_read_workers_open(&handles, repo, count) : pgb_error_nomem(repo->ctx);
+    pgb_worker_pool *pool = NULL;
+    if (rc == PGB_OK)
+        rc = pgb_worker_pool_new(repo->ctx, count, &pool);
+    for (int i = 0; rc == PGB_OK && i < count; i++) {
+        readers[i] = (struct file_reader){.shared = shared, .repo = handles[i].repo};
+        rc = pgb_worker_pool_submit(pool, read_worker, &readers[i]);
+    }
+    if (rc != PGB_OK)
+        atomic_store(&shared->stop, 1);
+    int wait_rc = pool ? pgb_worker_pool_wait(pool) : PGB_OK;
+    pgb_worker_pool_free(pool);
+    if (rc == PGB_OK)
+        rc = wait_rc;
+    pgb_read_workers_free(handles, count);
+    free(readers);
+    return rc;
+}
+
+static int bigger_first(const void *a, const void *b, void *payload)
+{
+    const struct pgb_file_list *list = payload;
+    uint64_t x = list->entries[*(const size_t *)a].size, y = list->entries[*(const size_t *)b].size;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Findings about one read file, against the file list and the server's manifest. */
+static int file_findings(const struct pgb_file_entry *e, const struct file_outcome *o,
+                         const struct pgb_manifest *manifest, pgb_verify_report *report)
+{
+    const struct pgb_manifest_file *m = manifest ? pgb_manifest_find(manifest, e->path) : NULL;
     int rc = PGB_OK;
+    if (manifest && !m)
+        rc = pgb_verify_report_add(report, PGB_FINDING_EXTRA, e->path, "in the backup but not in its manifest");
+    if (rc != PGB_OK)
+        return rc;
+    if (o->read != PGB_OK)
+        return pgb_verify_report_add(report, o->read == PGB_ENOTFOUND ? PGB_FINDING_MISSING : PGB_FINDING_CHECKSUM,
+                                     e->path, o->why);
+    if (CRYPTO_memcmp(o->digest, e->sha256, 32) != 0)
+        return pgb_verify_report_add(report, PGB_FINDING_CHECKSUM, e->path,
+                                     "stored content does not match the SHA-256 of the file list");
+    if (m && m->size != e->size)
+        return pgb_verify_report_add(report, PGB_FINDING_SIZE, e->path, "size differs from the manifest");
+    if (m && m->checksum_type == PGB_CHECKSUM_SHA256 && memcmp(m->checksum, o->digest, 32) != 0)
+        return pgb_verify_report_add(report, PGB_FINDING_CHECKSUM, e->path,
+                                     "stored content does not match the server's manifest checksum");
+    return PGB_OK;
+}
+
+/*
+ * Read every regular file with jobs threads (biggest first), each outcome into
+ * its file's slot; then, on this thread and in the file list's order, turn the
+ * outcomes into findings, so that the report is the same whatever jobs is.
+ */
+static int check_files(struct pgb_repo *repo, const struct pgb_file_list *list, const struct pgb_manifest *manifest,
+                       pgb_verify_report *report, int jobs, uint64_t *bytes)
+{
+    struct read_shared shared = {.caller = repo->ctx, .list = list};
+    shared.outcomes = list->count ? calloc(list->count, sizeof(*shared.outcomes)) : NULL;
+    shared.order = list->count ? malloc(list->count * sizeof(size_t)) : NULL;
+    int rc = list->count && (!shared.outcomes || !shared.order) ? pgb_error_nomem(repo->ctx) : PGB_OK;
+    for (size_t i = 0; rc == PGB_OK && i < list->count; i++)
+        if (list->entries[i].type == PGB_FILE_REGULAR)
+            shared.order[shared.order_count++] = i;
+    if (rc == PGB_OK && shared.order_count > 1)
+        qsort_r(shared.order, shared.order_count, sizeof(size_t), bigger_first, (void *)list);
+    int workers = pgb_read_worker_count(repo, jobs, "verifying");
+    if ((size_t)workers > shared.order_count)
+        workers = shared.order_count > 1 ? (int)shared.order_count : 1;
+    struct file_reader calling = {.shared = &shared, .repo = repo};
+    if (rc == PGB_OK)
+        rc = workers > 1 ? run_readers(repo, &shared, workers) : read_files(&calling);
+    if (rc == PGB_OK)
+        rc = pgb_check_canceled(repo->ctx);
+    size_t checked = 0;
     for (size_t i = 0; rc == PGB_OK && i < list->count; i++) {
         const struct pgb_file_entry *e = &list->entries[i];
         if (e->type != PGB_FILE_REGULAR)
             continue;
-        rc = pgb_check_canceled(repo->ctx);
-        if (rc != PGB_OK)
-            break;
-        uint8_t digest[32];
-        char why[1024];
-        const struct pgb_manifest_file *m = manifest ? pgb_manifest_find(manifest, e->path) : NULL;
-        if (manifest && !m)
-            rc = pgb_verify_report_add(report, PGB_FINDING_EXTRA, e->path, "in the backup but not in its manifest");
-        int read = read_file(repo, e, digest, why, sizeof(why));
-        pgb_error_clear(repo->ctx);
+        rc = file_findings(e, &shared.outcomes[i], manifest, report);
         *bytes += e->size;
         checked++;
-        if (read == PGB_ENOMEM)
-            return pgb_error_nomem(repo->ctx);
-        if (read != PGB_OK) {
-            rc = pgb_verify_report_add(report, read == PGB_ENOTFOUND ? PGB_FINDING_MISSING : PGB_FINDING_CHECKSUM,
-                                       e->path, why);
-            continue;
-        }
-        if (CRYPTO_memcmp(digest, e->sha256, 32) != 0)
-            rc = pgb_verify_report_add(report, PGB_FINDING_CHECKSUM, e->path,
-                                       "stored content does not match the SHA-256 of the file list");
-        else if (m && m->size != e->size)
-            rc = pgb_verify_report_add(report, PGB_FINDING_SIZE, e->path, "size differs from the manifest");
-        else if (m && m->checksum_type == PGB_CHECKSUM_SHA256 && memcmp(m->checksum, digest, 32) != 0)
-            rc = pgb_verify_report_add(report, PGB_FINDING_CHECKSUM, e->path,
-                                       "stored content does not match the server's manifest checksum");
     }
-    pgb_verify_report_count(report, checked, *bytes);
+    if (rc == PGB_OK)
+        pgb_verify_report_count(report, checked, *bytes);
+    for (size_t i = 0; shared.outcomes && i < list->count; i++)
+        free(shared.outcomes[i].why);
+    free(shared.outcomes);
+    free(shared.order);
     return rc;
 }
 
@@ -162,6 +296,12 @@ static int find_record(struct pgb_repo *repo, const char *wanted, char *id, size
 
 int pgb_verify_backup(pgb_verify_report **out, pgb_repo *repo, const char *wanted)
 {
+    return pgb_verify_backup_with_options(out, repo, wanted, NULL);
+}
+
+int pgb_verify_backup_with_options(pgb_verify_report **out, pgb_repo *repo, const char *wanted,
+                                   const pgb_options *opts)
+{
     if (!pgb_repo_is_valid(repo))
         return PGB_EINVALID;
     pgb_ctx *ctx = repo->ctx;
@@ -198,7 +338,7 @@ int pgb_verify_backup(pgb_verify_report **out, pgb_repo *repo, const char *wante
     }
     uint64_t bytes = 0;
     if (rc == PGB_OK && loaded == PGB_OK)
-        rc = check_files(repo, &list, manifest, report, &bytes);
+        rc = check_files(repo, &list, manifest, report, pgb_read_jobs(opts), &bytes);
     if (rc == PGB_OK && loaded == PGB_OK && manifest)
         rc = check_manifest_covered(&list, manifest, report);
     if (rc == PGB_OK && manifest)

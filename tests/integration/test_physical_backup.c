@@ -5,11 +5,14 @@
  * restored directory; the restored server starts and every table's content is
  * identical to the source. Then an incremental after updating a contiguous 1%
  * of pgbench_accounts stores under 20% of the full and restores identical data.
+ * Restore and verify run with one worker and with two ("jobs"), with the same
+ * results.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
@@ -35,6 +38,13 @@ static int run(const char *command)
     if (status != 0)
         fprintf(stderr, "command failed (%d): %s\n", status, command);
     return status;
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
 static int sql(const char *statement)
@@ -127,8 +137,11 @@ static json_t *back_up(int incremental)
     return record;
 }
 
-/* Restore backup id into target (tablespace to target-ts), check it with pg_verifybackup, start it, hash. */
-static void restore_and_check(const char *id, const char *name, char expected[][64])
+/*
+ * Restore backup id into target (tablespace to target-ts) with jobs workers, check it with
+ * pg_verifybackup, start it, hash.
+ */
+static void restore_and_check(const char *id, const char *name, const char *jobs, char expected[][64])
 {
     char target[400], ts[400], mapping[1024];
     snprintf(target, sizeof(target), "%s/%s", work, name);
@@ -142,12 +155,17 @@ static void restore_and_check(const char *id, const char *name, char expected[][
     pgb_options_set(r, "to", target);
     pgb_options_set(r, "backup", id);
     pgb_options_set(r, "tablespace-map", mapping);
+    CU_ASSERT_EQUAL_FATAL(pgb_options_set(r, "jobs", jobs), PGB_OK);
     pgb_restore_plan *plan = NULL;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     int rc = pgb_restore_plan_new(&plan, repo, r);
     if (rc == PGB_OK)
         rc = pgb_restore_plan_execute(plan);
     if (rc != PGB_OK)
         fprintf(stderr, "restore: %s\n", pgb_ctx_errmsg(ctx));
+    else
+        fprintf(stderr, "restore of %s with jobs %s: %.2f s\n", id, jobs, seconds_since(&start));
     CU_ASSERT_EQUAL_FATAL(rc, PGB_OK);
     pgb_restore_plan_free(plan);
     pgb_options_free(r);
@@ -183,7 +201,8 @@ static void test_full_backup_restores_identical_data(void)
     CU_ASSERT(json_integer_value(json_object_get(json_object_get(full, "wal"), "count")) >= 1);
     CU_ASSERT(json_integer_value(json_object_get(full, "stored_size")) <
               json_integer_value(json_object_get(full, "database_size")));
-    restore_and_check(json_string_value(json_object_get(full, "id")), "restored-full", expected);
+    restore_and_check(json_string_value(json_object_get(full, "id")), "restored-full", "1", expected);
+    restore_and_check(json_string_value(json_object_get(full, "id")), "restored-full-2", "2", expected);
 }
 
 static void test_incremental_stores_little_and_restores_identical_data(void)
@@ -202,7 +221,7 @@ static void test_incremental_stores_little_and_restores_identical_data(void)
     fprintf(stderr, "full stored %lld bytes, incremental %lld bytes (%.1f%%)\n", (long long)full_stored,
             (long long)incremental_stored, 100.0 * (double)incremental_stored / (double)full_stored);
     CU_ASSERT(incremental_stored * 5 < full_stored);
-    restore_and_check(json_string_value(json_object_get(incremental, "id")), "restored-incr", expected);
+    restore_and_check(json_string_value(json_object_get(incremental, "id")), "restored-incr", "2", expected);
     json_decref(incremental);
     json_decref(full);
 }
@@ -219,17 +238,53 @@ static int find_pack(const char *key, uint64_t size, void *payload)
     return 0;
 }
 
-static void test_verify_passes_then_finds_a_flipped_byte(void)
+/* Verify the newest backup with jobs workers ("1" through pgb_verify_backup); the report's JSON. */
+static char *verify_json(const char *jobs)
 {
     pgb_verify_report *report = NULL;
-    CU_ASSERT_EQUAL_FATAL(pgb_verify_backup(&report, repo, NULL), PGB_OK);
-    if (!pgb_verify_report_ok(report))
-        fprintf(stderr, "verify: %s\n", pgb_verify_report_to_json(report));
-    CU_ASSERT_EQUAL(pgb_verify_report_ok(report), 1);
-    json_t *doc = json_loads(pgb_verify_report_to_json(report), 0, NULL);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int rc;
+    if (strcmp(jobs, "1") == 0) {
+        rc = pgb_verify_backup(&report, repo, NULL);
+    } else {
+        pgb_options *v;
+        CU_ASSERT_EQUAL_FATAL(pgb_options_new(&v, ctx), PGB_OK);
+        CU_ASSERT_EQUAL_FATAL(pgb_options_set(v, "jobs", jobs), PGB_OK);
+        rc = pgb_verify_backup_with_options(&report, repo, NULL, v);
+        pgb_options_free(v);
+    }
+    if (rc != PGB_OK)
+        fprintf(stderr, "verify: %s\n", pgb_ctx_errmsg(ctx));
+    CU_ASSERT_EQUAL_FATAL(rc, PGB_OK);
+    fprintf(stderr, "verify with jobs %s: %.2f s\n", jobs, seconds_since(&start));
+    char *json = strdup(pgb_verify_report_to_json(report));
+    pgb_verify_report_free(report);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    return json;
+}
+
+/* The first finding of a report's JSON: kind and path. */
+static void first_finding(const char *json, const char **kind, const char **path, json_t **doc)
+{
+    *doc = json_loads(json, 0, NULL);
+    json_t *problem = json_array_get(json_object_get(*doc, "problems"), 0);
+    *kind = json_string_value(json_object_get(problem, "kind"));
+    *path = json_string_value(json_object_get(problem, "path"));
+}
+
+static void test_verify_passes_then_finds_a_flipped_byte(void)
+{
+    char *one = verify_json("1"), *two = verify_json("2");
+    json_t *doc = json_loads(one, 0, NULL);
+    if (!json_is_true(json_object_get(doc, "ok")))
+        fprintf(stderr, "verify: %s\n", one);
+    CU_ASSERT(json_is_true(json_object_get(doc, "ok")));
     CU_ASSERT(json_integer_value(json_object_get(doc, "files_checked")) > 900);
     json_decref(doc);
-    pgb_verify_report_free(report);
+    CU_ASSERT_STRING_EQUAL(two, one); /* the same report whatever the number of workers */
+    free(one);
+    free(two);
 
     struct first_pack pack = {{0}};
     CU_ASSERT_EQUAL_FATAL(pgb_storage_list(storage, "", find_pack, &pack), PGB_OK);
@@ -239,15 +294,18 @@ static void test_verify_passes_then_finds_a_flipped_byte(void)
     CU_ASSERT_EQUAL_FATAL(pgb_storage_get(storage, pack.key, &data, &size), PGB_OK);
     ((uint8_t *)data)[size / 2] ^= 0x10;
     CU_ASSERT_EQUAL_FATAL(pgb_storage_put(storage, pack.key, data, size, 0), PGB_OK);
-    CU_ASSERT_EQUAL_FATAL(pgb_verify_backup(&report, repo, NULL), PGB_OK);
-    CU_ASSERT_EQUAL(pgb_verify_report_ok(report), 0);
-    const pgb_verify_finding *finding = NULL;
-    CU_ASSERT_EQUAL_FATAL(pgb_verify_report_next(report, &finding), PGB_OK);
-    CU_ASSERT_STRING_EQUAL(pgb_verify_finding_kind(finding), "checksum");
-    CU_ASSERT(strlen(pgb_verify_finding_path(finding)) > 0);
-    fprintf(stderr, "flipped byte found: %s: %s\n", pgb_verify_finding_path(finding),
-            pgb_verify_finding_message(finding));
-    pgb_verify_report_free(report);
+    one = verify_json("1");
+    two = verify_json("2");
+    const char *kind, *path;
+    first_finding(two, &kind, &path, &doc);
+    CU_ASSERT(json_is_false(json_object_get(doc, "ok")));
+    CU_ASSERT_STRING_EQUAL(kind ? kind : "", "checksum");
+    CU_ASSERT(path && strlen(path) > 0);
+    fprintf(stderr, "flipped byte found with jobs 2: %s\n", path ? path : "(none)");
+    json_decref(doc);
+    CU_ASSERT_STRING_EQUAL(two, one);
+    free(one);
+    free(two);
     ((uint8_t *)data)[size / 2] ^= 0x10; /* repair, for the tests after this one */
     CU_ASSERT_EQUAL(pgb_storage_put(storage, pack.key, data, size, 0), PGB_OK);
     pgb_free(data);

@@ -1,0 +1,57 @@
+#include "restore/read_workers.h"
+
+#include <stdlib.h>
+
+#include <pgbackup/ctx.h>
+#include <pgbackup/error.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "storage/storage.h"
+
+int pgb_read_jobs(const pgb_options *opts)
+{
+    int64_t jobs = 1;
+    if (!opts || pgb_options_get_int(opts, "jobs", &jobs) != PGB_OK)
+        return 1;
+    return jobs < 1 ? 1 : jobs > 256 ? 256 : (int)jobs;
+}
+
+int pgb_read_worker_count(struct pgb_repo *repo, int jobs, const char *what)
+{
+    if (jobs > 1 && !pgb_storage_reopenable(repo->storage)) {
+        pgb_log(repo->ctx, PGB_LOG_INFO, "storage %s is made of callbacks, which serve one handle: %s with one "
+                "worker instead of %d", pgb_storage_name(repo->storage), what, jobs);
+        return 1;
+    }
+    return jobs > 1 ? jobs : 1;
+}
+
+int pgb_read_workers_open(struct pgb_read_worker **out, struct pgb_repo *repo, int count)
+{
+    *out = calloc((size_t)count, sizeof(**out));
+    if (!*out)
+        return pgb_error_nomem(repo->ctx);
+    int rc = PGB_OK;
+    for (int i = 0; rc == PGB_OK && i < count; i++) {
+        struct pgb_read_worker *w = &(*out)[i];
+        if (pgb_ctx_new(&w->ctx) != PGB_OK)
+            return pgb_error_nomem(repo->ctx);
+        rc = pgb_storage_open(&w->storage, w->ctx, pgb_storage_name(repo->storage), NULL);
+        if (rc == PGB_OK)
+            rc = pgb_repo_worker_view(&w->repo, repo, w->ctx, w->storage);
+        if (rc != PGB_OK)
+            rc = pgb_error_set(repo->ctx, rc, "cannot prepare a worker: %s", pgb_ctx_errmsg(w->ctx));
+    }
+    return rc;
+}
+
+void pgb_read_workers_free(struct pgb_read_worker *workers, int count)
+{
+    for (int i = 0; workers && i < count; i++) {
+        pgb_repo_close(workers[i].repo);
+        pgb_storage_free(workers[i].storage);
+        pgb_ctx_free(workers[i].ctx);
+    }
+    free(workers);
+}
