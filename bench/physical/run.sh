@@ -301,8 +301,8 @@ else
 fi
 restore_check="not run"
 if [ "${state[stream]}" = ok ]; then
-  if best_of restore_ours "restore: pgbackup restore --to DIR" reset_restore_ours \
-    "$pgbackup" --repo "$work/repo-stream" --passphrase-file "$passphrase" --no-progress \
+  if best_of restore_ours "restore: pgbackup restore --to DIR --jobs 2" reset_restore_ours \
+    "$pgbackup" --repo "$work/repo-stream" --passphrase-file "$passphrase" --no-progress --jobs 2 \
     restore --to "$work/restore-pgbackup"; then
     # Not timed: PostgreSQL's own tool judges what our restore wrote against the server's manifest.
     if as_user "$bindir/pg_verifybackup" -q -n "$work/restore-pgbackup" >"$work/log/restore-check.log" 2>&1; then
@@ -330,8 +330,8 @@ else
   state[verify_pg]=skipped state[verify_dir]=skipped state[verify_dir2]=skipped
 fi
 if [ "${state[stream]}" = ok ]; then
-  best_of verify_repo "verify: pgbackup verify (repository)" : \
-    "$pgbackup" --repo "$work/repo-stream" --passphrase-file "$passphrase" --no-progress verify || true
+  best_of verify_repo "verify: pgbackup verify --jobs 2 (repository)" : \
+    "$pgbackup" --repo "$work/repo-stream" --passphrase-file "$passphrase" --no-progress --jobs 2 verify || true
 else
   state[verify_repo]=skipped
 fi
