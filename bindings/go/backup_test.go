@@ -218,8 +218,15 @@ func TestBackupIsListedAsPhysical(t *testing.T) {
 func TestVerifyReadsEveryFileOfTheBackup(t *testing.T) {
 	dir, first := backedUp(t)
 	repo := openRepo(t, dir)
-	for _, id := range []string{"", first.ID} {
-		report, err := repo.Verify(id)
+	jobs := options(t, "jobs", "4")
+	for i, id := range []string{"", first.ID, first.ID} {
+		var report *pgbackup.VerifyReport
+		var err error
+		if i == 2 {
+			report, err = repo.VerifyWithOptions(id, jobs)
+		} else {
+			report, err = repo.Verify(id)
+		}
 		if err != nil {
 			t.Fatalf("Verify(%q): %v", id, err)
 		}

@@ -43,6 +43,13 @@ type VerifyProblem struct {
 // Errors (the check could not run): CodeNotFound for an unknown id, CodeAuth
 // when this handle holds only the writer key.
 func (r *Repo) Verify(backupID string) (*VerifyReport, error) {
+	return r.VerifyWithOptions(backupID, nil)
+}
+
+// VerifyWithOptions is Verify with options: "jobs", the worker threads that
+// read the files back (default 1); the findings and their order are the same
+// whatever their number. opts may be nil, and may belong to another Context.
+func (r *Repo) VerifyWithOptions(backupID string, opts *Options) (*VerifyReport, error) {
 	var cID *C.char
 	if backupID != "" {
 		var err error
@@ -52,9 +59,9 @@ func (r *Repo) Verify(backupID string) (*VerifyReport, error) {
 		defer freeC(cID)
 	}
 	var report *VerifyReport
-	err := r.with(func(repo *C.pgb_repo) error {
+	err := r.withOptions(opts, func(repo *C.pgb_repo, o *C.pgb_options) error {
 		var ptr *C.pgb_verify_report
-		if err := r.storage.ctx.check(C.pgb_verify_backup(&ptr, repo, cID)); err != nil {
+		if err := r.storage.ctx.check(C.pgb_verify_backup_with_options(&ptr, repo, cID, o)); err != nil {
 			return err
 		}
 		defer C.pgb_verify_report_free(ptr)

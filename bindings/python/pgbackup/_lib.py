@@ -175,6 +175,7 @@ _PROTOTYPES = {
     "pgb_restore_plan_free": (None, [RestorePlanPtr]),
     "pgb_verify_dir": (c_int, [POINTER(VerifyReportPtr), CtxPtr, c_char_p, OptionsPtr]),
     "pgb_verify_backup": (c_int, [POINTER(VerifyReportPtr), RepoPtr, c_char_p]),
+    "pgb_verify_backup_with_options": (c_int, [POINTER(VerifyReportPtr), RepoPtr, c_char_p, OptionsPtr]),
     "pgb_verify_report_ok": (c_int, [VerifyReportPtr]),
     "pgb_verify_report_problem_count": (c_size_t, [VerifyReportPtr]),
     "pgb_verify_report_next": (c_int, [VerifyReportPtr, POINTER(VerifyFindingPtr)]),
@@ -183,6 +184,9 @@ _PROTOTYPES = {
     "pgb_verify_finding_message": (c_char_p, [VerifyFindingPtr]),
     "pgb_verify_report_to_json": (c_char_p, [VerifyReportPtr]),
     "pgb_verify_report_free": (None, [VerifyReportPtr]),
+    "pgb_wal_push": (c_int, [RepoPtr, c_char_p]),
+    "pgb_wal_push_with_options": (c_int, [RepoPtr, c_char_p, OptionsPtr]),
+    "pgb_wal_fetch": (c_int, [RepoPtr, c_char_p, c_char_p]),
 }
 
 

@@ -173,19 +173,55 @@ class Repo:
             plan.execute()
             return plan.info
 
-    def verify(self, backup_id=None):
+    def verify(self, backup_id=None, options=None):
         """Verify a backup inside the repository without restoring it; return a VerifyReport.
 
         backup_id: an id as list() gives, or None for the newest physical
-        backup. Every chunk is read back and checked; problems are collected
-        in the report (report.ok is False when there are any), never raised.
-        Raises Error -4 (PGB_ENOTFOUND) for an unknown id, -13 (PGB_EAUTH) when
-        this handle holds only the writer key.
+        backup. options: an Options or a mapping, such as {"jobs": 4} (worker
+        threads reading the files back; the findings are the same whatever
+        their number). Every chunk is read back and checked; problems are
+        collected in the report (report.ok is False when there are any), never
+        raised. Raises Error -4 (PGB_ENOTFOUND) for an unknown id, -13
+        (PGB_EAUTH) when this handle holds only the writer key.
         """
         wanted = None if backup_id is None else to_c(backup_id, "backup id")
         report = VerifyReportPtr()
-        self._run(lambda repo: lib.pgb_verify_backup(ctypes.byref(report), repo, wanted))
+        self._run_with_options(options, lambda repo, opts: lib.pgb_verify_backup_with_options(
+            ctypes.byref(report), repo, wanted, opts))
         return read_report(report, of_backup=True)
+
+    def wal_push(self, path, options=None):
+        """Archive one WAL file, as archive_command does ('... wal-push %p').
+
+        path: the file (str or path; relative to the current directory). Its
+        name says what it is: a segment, TTTTTTTT.history, a .backup or a
+        .partial file. options: an Options or a mapping, such as {"compress":
+        "zstd:9"} (default zstd:3). Returns once the file is durable. Pushing
+        an identical file again succeeds. Raises Error -5 (PGB_EEXISTS) when
+        the archive holds different content under the name (the archived copy
+        is kept), -6 (PGB_ECORRUPT) for a file named as a segment that is not
+        one, -3 (PGB_EINVALID) for a name that is not a WAL file's, -4
+        (PGB_ENOTFOUND) when the local file is missing.
+        """
+        source = to_c(path, "WAL file path")
+        if options is None:
+            self._run(lambda repo: lib.pgb_wal_push(repo, source))
+        else:
+            self._run_with_options(options, lambda repo, opts: lib.pgb_wal_push_with_options(repo, source, opts))
+
+    def wal_fetch(self, name, destination):
+        """Restore one archived WAL file, as restore_command does ('... wal-fetch %f %p').
+
+        name: the file's name as the server asks for it (%f); destination:
+        where to write it (%p), which appears only once complete (written
+        through a temporary file, synced and renamed). A segment archived only
+        as <name>.partial is served from it. Raises Error -4 (PGB_ENOTFOUND)
+        only when the file is certainly not archived, -13 (PGB_EAUTH) when this
+        handle holds only the writer key, -6 (PGB_ECORRUPT) for damage.
+        """
+        wanted = to_c(name, "WAL file name")
+        target = to_c(destination, "destination")
+        self._run(lambda repo: lib.pgb_wal_fetch(repo, wanted, target))
 
     def close(self):
         """Close the repository (its jobs and restore plans first), releasing its lock. Safe to repeat."""

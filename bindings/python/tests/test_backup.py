@@ -76,7 +76,8 @@ def test_verify_reads_every_file_of_the_backup(backed_up):
     with storage:
         newest = repo.verify()
         named = repo.verify(backed_up.id)
-    for report in (newest, named):
+        parallel = repo.verify(backed_up.id, {"jobs": 4})
+    for report in (newest, named, parallel):
         assert report.ok, report.to_json()
         assert report.problems == []
         assert report.files_checked > 900
