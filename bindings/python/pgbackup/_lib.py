@@ -236,3 +236,13 @@ def _declare(library):
 
 
 lib = _declare(_open_library())
+
+
+def loaded_path():
+    """The file the library was loaded from, as the process maps it (Linux)."""
+    with open("/proc/self/maps", encoding="utf-8") as maps:
+        for line in maps:
+            path = line.rstrip("\n").split(maxsplit=5)[-1]
+            if os.path.basename(path).startswith("libpgbackup.so"):
+                return path
+    raise RuntimeError("libpgbackup is not mapped into this process")
