@@ -259,7 +259,7 @@ fi
 
 if best_of stream "backup: pgbackup --mode stream" reset_stream \
   "$pgbackup" --repo "$work/repo-stream" --passphrase-file "$passphrase" --pg "$tcp" --pg-bindir "$bindir" \
-  --no-progress backup --type physical --mode stream --checkpoint fast --compress zstd:3; then
+  --no-progress --jobs 2 backup --type physical --mode stream --checkpoint fast --compress zstd:3; then
   stored stream "$work/repo-stream"
 fi
 
@@ -388,7 +388,7 @@ echo
 printf '%-46s %8s %7s %8s %9s %10s  %s\n' operation seconds "CPU s" MB/s "RSS MiB" "stored MB" "ratio (ours vs reference)"
 row basebackup "backup  pg_basebackup -Ft zstd:3 -X stream"
 row pgbackrest "backup  pgbackrest --type=full (process-max 2)"
-row stream "backup  pgbackup --mode stream" \
+row stream "backup  pgbackup --mode stream --jobs 2" \
   "$(ratio stream basebackup) pg_basebackup, $(ratio stream pgbackrest) pgbackrest"
 row local "backup  pgbackup --mode local --jobs 2" "$(ratio local pgbackrest) pgbackrest"
 row restore_pgbackrest "restore pgbackrest restore"

@@ -20,7 +20,7 @@ struct pgb_job {
     /* Options, read at pgb_job_new. */
     char *type, *mode, *conninfo, *label;
     char *pgdata;          /* local mode: the cluster's data directory */
-    int jobs;              /* local mode: parallel copy workers */
+    int jobs;              /* local mode: parallel copy workers; stream mode: > 1 stores chunks on a thread */
     int allow_bad_pages;   /* local mode: commit despite data page checksum failures */
     int incremental;
     int fast_checkpoint;

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/text.h"
+#include "repo/chunk_encoder.h"
 
 /* Chunk ids already stored, for reuse: open addressing on the id's first bytes. */
 struct chunk_table {
@@ -19,6 +20,7 @@ struct chunk_table {
 struct pgb_content_writer {
     struct pgb_repo *repo;
     pgb_pack_writer *packs;
+    pgb_chunk_encoder *encoder; /* when chunks are stored by a thread of their own */
     struct chunk_table known;
     struct pgb_file_list list;
     struct pgb_content_stats stats;
@@ -127,6 +129,23 @@ static int add_chunk_ref(pgb_content_writer *w, const struct pgb_stored_chunk *c
     return PGB_OK;
 }
 
+/*
+ * A chunk the encoder thread stored: fill in the reference left in its file's
+ * entry (already in the list, or still the current one) and remember it.
+ */
+static int chunk_stored(void *payload, size_t entry, size_t chunk, const struct pgb_stored_chunk *stored)
+{
+    pgb_content_writer *w = payload;
+    struct pgb_file_entry *e = entry < w->list.count ? &w->list.entries[entry] : &w->current;
+    e->chunks[chunk].ref = stored->ref;
+    return table_add(w->repo->ctx, &w->known, stored);
+}
+
+int pgb_content_writer_use_thread(pgb_content_writer *w, int codec, int level)
+{
+    return w->encoder ? PGB_OK : pgb_chunk_encoder_start(&w->encoder, w->repo, codec, level);
+}
+
 /* Store (or find again) the buffered chunk. */
 static int flush_chunk(pgb_content_writer *w)
 {
@@ -143,6 +162,16 @@ static int flush_chunk(pgb_content_writer *w)
     if (known) {
         w->stats.chunks_reused++;
         rc = add_chunk_ref(w, known);
+    } else if (w->encoder) {
+        /* The reference is filled in when the thread has stored it (chunk_stored). */
+        memcpy(chunk.ref.sha256, digest, sizeof(digest));
+        chunk.ref.plain_size = w->buffered;
+        size_t number = w->current.chunk_count;
+        rc = add_chunk_ref(w, &chunk);
+        if (rc == PGB_OK)
+            rc = pgb_chunk_encoder_submit(w->encoder, w->buffer, w->buffered, &chunk, w->list.count, number,
+                                          chunk_stored, w);
+        w->stats.chunks_new++;
     } else {
         rc = pgb_pack_writer_add(w->packs, w->buffer, w->buffered, digest, &chunk.ref);
         if (rc == PGB_OK)
@@ -203,8 +232,10 @@ int pgb_content_writer_end(pgb_content_writer *w)
 
 int pgb_content_writer_finish(pgb_content_writer *w)
 {
-    int rc = pgb_pack_writer_finish(w->packs);
-    w->stats.stored_bytes = pgb_pack_writer_stored_bytes(w->packs);
+    int rc = w->encoder ? pgb_chunk_encoder_finish(w->encoder, chunk_stored, w) : PGB_OK;
+    if (rc == PGB_OK)
+        rc = pgb_pack_writer_finish(w->packs);
+    w->stats.stored_bytes = pgb_pack_writer_stored_bytes(w->packs) + pgb_chunk_encoder_stored_bytes(w->encoder);
     return rc;
 }
 
@@ -216,7 +247,7 @@ const struct pgb_file_list *pgb_content_writer_list(const pgb_content_writer *w)
 struct pgb_content_stats pgb_content_writer_stats(const pgb_content_writer *w)
 {
     struct pgb_content_stats stats = w->stats;
-    stats.stored_bytes = pgb_pack_writer_stored_bytes(w->packs);
+    stats.stored_bytes = pgb_pack_writer_stored_bytes(w->packs) + pgb_chunk_encoder_stored_bytes(w->encoder);
     return stats;
 }
 
@@ -240,6 +271,7 @@ void pgb_content_writer_free(pgb_content_writer *w)
 {
     if (!w)
         return;
+    pgb_chunk_encoder_free(w->encoder);
     pgb_pack_writer_free(w->packs);
     free(w->known.slots);
     pgb_file_list_clear(&w->list);

@@ -125,6 +125,8 @@ static void table_hashes(int port, char hashes[][64])
 static json_t *back_up(int incremental)
 {
     pgb_options_set(opts, "incremental", incremental ? "true" : "false");
+    /* The incremental stores its chunks on the encoder thread (--jobs 2); the full on the calling thread. */
+    pgb_options_set(opts, "jobs", incremental ? "2" : "1");
     pgb_job *job = NULL;
     CU_ASSERT_EQUAL_FATAL(pgb_job_new(&job, repo, opts), PGB_OK);
     int rc = pgb_job_run(job);

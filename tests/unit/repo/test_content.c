@@ -69,11 +69,13 @@ static int teardown(void)
     return system(command) != 0;
 }
 
-/* Back up the source tree (depth one folder) into backup id, reusing parent's chunks. */
-static struct pgb_content_stats back_up(const char *id, const struct pgb_file_list *parent)
+/* Back up the source tree (depth one folder) into backup id, reusing parent's chunks; threaded: chunks stored on the encoder thread. */
+static struct pgb_content_stats back_up(const char *id, const struct pgb_file_list *parent, int threaded)
 {
     pgb_content_writer *w;
     CU_ASSERT_EQUAL_FATAL(pgb_content_writer_new(&w, repo, PGB_CODEC_ZSTD, 3, parent), PGB_OK);
+    if (threaded)
+        CU_ASSERT_EQUAL_FATAL(pgb_content_writer_use_thread(w, PGB_CODEC_ZSTD, 3), PGB_OK);
     const char *dirs[] = {"base", "base/1"};
     for (int i = 0; i < 2; i++) {
         CU_ASSERT_EQUAL(pgb_content_writer_begin(w, dirs[i], PGB_FILE_DIRECTORY, 0700, 0, NULL), PGB_OK);
@@ -145,7 +147,7 @@ static void test_full_then_incremental_restore_identical_files(void)
     snprintf(link, sizeof(link), "%s/link", source);
     CU_ASSERT_EQUAL(symlink("/somewhere/else", link), 0);
 
-    struct pgb_content_stats full = back_up("20261125T100000.000Z-full", NULL);
+    struct pgb_content_stats full = back_up("20261125T100000.000Z-full", NULL, 0);
     /* large: 3 chunks, exact/twin: 1 shared, small: 1, zeros: 3 equal chunks -> 1. */
     CU_ASSERT_EQUAL(full.chunks_new, 3 + 1 + 1 + 1);
     CU_ASSERT_EQUAL(full.chunks_reused, 1 + 2);
@@ -165,45 +167,43 @@ static void test_full_then_incremental_restore_identical_files(void)
     utimensat(AT_FDCWD, path, times, 0);
     struct pgb_file_list parent;
     CU_ASSERT_EQUAL_FATAL(pgb_file_list_load(repo, "20261125T100000.000Z-full", &parent), PGB_OK);
-    struct pgb_content_stats incremental = back_up("20261125T110000.000Z-incr", &parent);
+    struct pgb_content_stats incremental = back_up("20261125T110000.000Z-incr", &parent, 1);
     pgb_file_list_clear(&parent);
     CU_ASSERT_EQUAL(incremental.chunks_new, 1);
     /* One 1 MiB chunk of random bytes out of about 3.5 MiB of random bytes. */
     CU_ASSERT(incremental.stored_bytes < full.stored_bytes / 3);
     snprintf(target, sizeof(target), "%s/restored-incr", root);
     CU_ASSERT_EQUAL(restore_and_compare("20261125T110000.000Z-incr", target), PGB_OK);
+
+    /* The same tree as a new full backup, every chunk through the encoder thread. */
+    struct pgb_content_stats threaded = back_up("20261125T120000.000Z-full", NULL, 1);
+    CU_ASSERT_EQUAL(threaded.chunks_new + threaded.chunks_reused, full.chunks_new + full.chunks_reused);
+    snprintf(target, sizeof(target), "%s/restored-threaded", root);
+    CU_ASSERT_EQUAL(restore_and_compare("20261125T120000.000Z-full", target), PGB_OK);
     free(large);
     free(zeros);
     free(exact);
 }
 
-struct pack_list {
-    char key[5][256];
-    int count;
-};
-
-static int collect(const char *key, uint64_t size, void *payload)
-{
-    (void)size;
-    struct pack_list *l = payload;
-    if (l->count < 5)
-        snprintf(l->key[l->count++], 256, "%s", key);
-    return 0;
-}
-
 static void test_damaged_pack_fails_the_restore_naming_the_pack(void)
 {
-    struct pack_list packs = {0};
-    CU_ASSERT_EQUAL(pgb_storage_list(storage, "clusters/", collect, &packs), PGB_OK);
-    const char *pack = NULL;
-    for (int i = 0; i < packs.count; i++)
-        if (strstr(packs.key[i], "/packs/"))
-            pack = packs.key[i];
-    CU_ASSERT_PTR_NOT_NULL_FATAL(pack);
+    /* Damage a chunk that the incremental's "large" file uses. */
+    struct pgb_file_list list;
+    CU_ASSERT_EQUAL_FATAL(pgb_file_list_load(repo, "20261125T110000.000Z-incr", &list), PGB_OK);
+    const struct pgb_chunk_ref *ref = NULL;
+    for (size_t i = 0; i < list.count && !ref; i++)
+        if (strcmp(list.entries[i].path, "large") == 0)
+            ref = &list.entries[i].chunks[0].ref;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+    char pack[PGB_KEY_SIZE];
+    pgb_pack_key(repo, ref->pack, pack);
+    uint64_t at = ref->offset + ref->length / 2;
+    pgb_file_list_clear(&list);
     void *data;
     size_t size;
     CU_ASSERT_EQUAL_FATAL(pgb_storage_get(storage, pack, &data, &size), PGB_OK);
-    ((uint8_t *)data)[size - 100] ^= 1;
+    CU_ASSERT_FATAL(at < size);
+    ((uint8_t *)data)[at] ^= 1;
     CU_ASSERT_EQUAL(pgb_storage_put(storage, pack, data, size, 0), PGB_OK);
     pgb_free(data);
     char target[200];

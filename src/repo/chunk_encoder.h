@@ -1,0 +1,43 @@
+/*
+ * A thread that compresses, encrypts and stores chunks while the calling
+ * thread goes on reading and hashing the next ones: the two halves of a
+ * stream-mode backup then overlap instead of adding up. Chunks come back in
+ * the order they were queued, with where they were stored.
+ */
+#ifndef PGB_REPO_CHUNK_ENCODER_H
+#define PGB_REPO_CHUNK_ENCODER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "repo/file_list.h"
+
+typedef struct pgb_chunk_encoder pgb_chunk_encoder;
+
+/* Receives a stored chunk; entry and chunk are the numbers given at submit. */
+typedef int (*pgb_chunk_done_fn)(void *payload, size_t entry, size_t chunk, const struct pgb_stored_chunk *stored);
+
+/*
+ * Start the thread, with its own context and storage handle on repo's storage
+ * (reopened by URL). *out is NULL, with no error, for a storage made of
+ * callbacks, which serves one thread: the caller then stores chunks itself.
+ */
+int pgb_chunk_encoder_start(pgb_chunk_encoder **out, struct pgb_repo *repo, int codec, int level);
+
+/*
+ * Queue one chunk (data is copied). Blocks while the queue is full, handing
+ * finished chunks to done first. Returns the first error of the thread, if any.
+ */
+int pgb_chunk_encoder_submit(pgb_chunk_encoder *e, const void *data, size_t size, const struct pgb_stored_chunk *chunk,
+                             size_t entry, size_t chunk_number, pgb_chunk_done_fn done, void *payload);
+
+/* Wait for every queued chunk, hand them to done, stop the thread and commit its last pack. */
+int pgb_chunk_encoder_finish(pgb_chunk_encoder *e, pgb_chunk_done_fn done, void *payload);
+
+/* Bytes the thread wrote to storage. */
+uint64_t pgb_chunk_encoder_stored_bytes(const pgb_chunk_encoder *e);
+
+/* Stop the thread if running and free everything (committed packs stay). */
+void pgb_chunk_encoder_free(pgb_chunk_encoder *e);
+
+#endif
