@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/handle.h"
 #include "core/text.h"
+#include "pg/archiver_facts.h"
 #include "pg/connection.h"
 
 /* One round trip for everything an ordinary role may read. */
@@ -105,6 +106,12 @@ static void add_problems(const struct pgb_server_info *info, json_t *problems)
     if (!info->data_checksums)
         json_array_append_new(problems, json_string("data checksums are off: damaged pages cannot be "
                                                     "detected during backups"));
+    json_t *archiver = info->archiver;
+    if (json_is_true(json_object_get(archiver, "failing")))
+        json_array_append_new(problems, json_sprintf("WAL archiving is failing: the last attempt, for %s, failed "
+                                                     "(see the server log for archive_command's error)",
+                                                     json_string_value(json_object_get(archiver, "last_failed_wal"))
+                                                         ?: "?"));
     if (strcmp(info->archive_mode, "off") == 0)
         json_array_append_new(problems, json_string("archive_mode is off: no WAL archive, so no "
                                                     "point-in-time recovery"));
@@ -145,6 +152,7 @@ static int build_json(pgb_ctx *ctx, struct pgb_server_info *info)
                         json_boolean(info->role_superuser || info->role_replication));
     json_object_set_new(doc, "replication_connection_ok", json_boolean(info->replication_ok));
     json_object_set_new(doc, "replication_connection_error", nullable_string(info->replication_error));
+    json_object_set(doc, "archiver", info->archiver ? (json_t *)info->archiver : json_null());
     json_object_set_new(doc, "problems", problems);
     info->json = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(doc);
@@ -164,6 +172,7 @@ void pgb_server_facts_free(struct pgb_server_info *info)
     free(info->archive_mode);
     free(info->replication_error);
     free(info->json);
+    json_decref(info->archiver);
     info->magic = PGB_MAGIC_FREED;
     free(info);
 }
@@ -184,6 +193,7 @@ int pgb_server_facts_read(pgb_ctx *ctx, const char *conninfo, struct pgb_server_
     rc = read_sql_facts(ctx, conn, info);
     if (rc != PGB_OK)
         goto done;
+    info->archiver = pgb_archiver_facts_read(conn);
     read_replication_facts(ctx, conninfo, info);
     rc = build_json(ctx, info);
 done:

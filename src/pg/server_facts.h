@@ -23,6 +23,7 @@ struct pgb_server_info {
     int role_superuser, role_replication;
     int replication_ok;
     char *replication_error; /* why a replication connection failed, or NULL */
+    void *archiver;          /* json_t: pg_stat_archiver facts, or NULL when unreadable */
     char *json;              /* the report, made once all facts are in */
 };
 

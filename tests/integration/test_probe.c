@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/CUnit.h>
 #include <jansson.h>
@@ -104,6 +105,59 @@ static void test_probe_of_unprivileged_role_reports_what_it_cannot_do(void)
     pgb_server_info_free(info);
 }
 
+/* Probe until archiver's key reaches at least minimum, for up to 30 s; returns the last report. */
+static json_t *probe_until(const char *key, json_int_t minimum)
+{
+    json_t *doc = NULL;
+    for (int attempt = 0; attempt < 300; attempt++) {
+        json_decref(doc);
+        pgb_server_info *info = NULL;
+        if (pgb_pg_probe(&info, ctx, server.conninfo) != PGB_OK)
+            return NULL;
+        doc = json_loads(pgb_server_info_to_json(info), 0, NULL);
+        pgb_server_info_free(info);
+        if (json_integer_value(json_object_get(json_object_get(doc, "archiver"), key)) >= minimum)
+            break;
+        usleep(100000);
+    }
+    return doc;
+}
+
+static void test_probe_reports_archiving_health(void)
+{
+    char out[256];
+    psql("CREATE TABLE archived_probe AS SELECT g FROM generate_series(1, 1000) g", out, sizeof(out));
+    psql("SELECT pg_switch_wal()", out, sizeof(out));
+    json_t *doc = probe_until("archived_count", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    json_t *archiver = json_object_get(doc, "archiver");
+    CU_ASSERT(json_integer_value(json_object_get(archiver, "archived_count")) >= 1);
+    const char *last = json_string_value(json_object_get(archiver, "last_archived_wal"));
+    CU_ASSERT(last && strlen(last) == 24);
+    CU_ASSERT(json_is_false(json_object_get(archiver, "failing")));
+    CU_ASSERT(json_integer_value(json_object_get(archiver, "ready_count")) >= 0); /* superuser may list it */
+    json_decref(doc);
+
+    /* An archive_command that fails: the report says so, naming the segment. */
+    psql("ALTER SYSTEM SET archive_command = '/bin/false'", out, sizeof(out));
+    psql("SELECT pg_reload_conf()", out, sizeof(out));
+    psql("INSERT INTO archived_probe SELECT g FROM generate_series(1, 1000) g", out, sizeof(out));
+    psql("SELECT pg_switch_wal()", out, sizeof(out));
+    doc = probe_until("failed_count", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    archiver = json_object_get(doc, "archiver");
+    CU_ASSERT(json_integer_value(json_object_get(archiver, "failed_count")) >= 1);
+    CU_ASSERT(json_is_true(json_object_get(archiver, "failing")));
+    json_t *problems = json_object_get(doc, "problems");
+    int named = 0;
+    for (size_t i = 0; i < json_array_size(problems); i++)
+        named |= strstr(json_string_value(json_array_get(problems, i)), "WAL archiving is failing") != NULL;
+    CU_ASSERT(named);
+    json_decref(doc);
+    psql("ALTER SYSTEM SET archive_command = '/bin/true'", out, sizeof(out));
+    psql("SELECT pg_reload_conf()", out, sizeof(out));
+}
+
 static void test_probe_of_closed_port_names_host_and_port(void)
 {
     pgb_server_info *info = (pgb_server_info *)&server; /* must be reset to NULL */
@@ -131,6 +185,7 @@ int main(void)
         {"probe_reports_the_servers_own_facts", test_probe_reports_the_servers_own_facts},
         {"probe_of_unprivileged_role_reports_what_it_cannot_do",
          test_probe_of_unprivileged_role_reports_what_it_cannot_do},
+        {"probe_reports_archiving_health", test_probe_reports_archiving_health},
         {"probe_of_closed_port_names_host_and_port", test_probe_of_closed_port_names_host_and_port},
         {"probe_with_bad_conninfo_fails_cleanly", test_probe_with_bad_conninfo_fails_cleanly},
         CU_TEST_INFO_NULL,
