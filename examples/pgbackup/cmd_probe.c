@@ -34,6 +34,14 @@ static void print_text(const char *report)
     printf("archive_mode      %s\n", json_string_value(json_object_get(doc, "archive_mode")));
     printf("data checksums    %s\n", yes_no(doc, "data_checksums", "on", "off"));
     printf("replication conn  %s\n", yes_no(doc, "replication_connection_ok", "accepted", "refused"));
+    json_t *archiver = json_object_get(doc, "archiver");
+    if (json_is_object(archiver)) {
+        const char *last = json_string_value(json_object_get(archiver, "last_archived_wal"));
+        printf("archiving         %lld archived (last %s), %lld failed%s\n",
+               (long long)json_integer_value(json_object_get(archiver, "archived_count")), last ? last : "none",
+               (long long)json_integer_value(json_object_get(archiver, "failed_count")),
+               json_is_true(json_object_get(archiver, "failing")) ? ", FAILING now" : "");
+    }
     json_t *problems = json_object_get(doc, "problems");
     if (json_array_size(problems) == 0) {
         printf("problems          none\n");
