@@ -256,13 +256,14 @@ static int copy_worker(void *arg, char *errbuf, size_t errlen)
 static int worker_open(struct copier *c, struct pgb_repo *repo, const struct pgb_local_copy_options *o)
 {
     c->owns_handles = 1;
-    if (pgb_ctx_new(&c->ctx) != PGB_OK)
-        return pgb_error_nomem(repo->ctx);
-    int rc = pgb_storage_open(&c->storage, c->ctx, pgb_storage_name(repo->storage), NULL);
-    if (rc == PGB_OK)
-        rc = pgb_repo_worker_view(&c->repo, repo, c->ctx, c->storage);
-    if (rc == PGB_OK)
-        rc = pgb_content_writer_new(&c->writer, c->repo, o->codec, o->level, o->parent);
+    struct pgb_repo_worker handles;
+    int rc = pgb_repo_worker_open(&handles, repo);
+    c->ctx = handles.ctx;
+    c->storage = handles.storage;
+    c->repo = handles.repo;
+    if (rc != PGB_OK)
+        return rc;
+    rc = pgb_content_writer_new(&c->writer, c->repo, o->codec, o->level, o->parent);
     if (rc == PGB_OK && !(c->buffer = malloc(READ_SIZE)))
         rc = pgb_error_nomem(c->ctx);
     if (rc != PGB_OK)
@@ -277,11 +278,8 @@ static void copier_close(struct copier *c)
     free(c->bad);
     free(c->buffer);
     pgb_content_writer_free(c->writer);
-    if (c->owns_handles) {
-        pgb_repo_close(c->repo);
-        pgb_storage_free(c->storage);
-        pgb_ctx_free(c->ctx);
-    }
+    if (c->owns_handles)
+        pgb_repo_worker_close(&(struct pgb_repo_worker){c->ctx, c->storage, c->repo});
 }
 
 /*

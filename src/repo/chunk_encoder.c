@@ -27,9 +27,7 @@ struct slot {
 
 struct pgb_chunk_encoder {
     pgb_ctx *caller;               /* the calling thread's context: errors end up here */
-    pgb_ctx *ctx;                  /* the thread's own */
-    pgb_storage *storage;
-    struct pgb_repo *view;
+    struct pgb_repo_worker worker; /* the thread's own context, storage handle and repository view */
     pgb_pack_writer *packs;
     pthread_t thread;
     int running, stopping;
@@ -51,12 +49,12 @@ static void *encoder_main(void *arg)
         if (s->state != SLOT_QUEUED)
             break;
         pthread_mutex_unlock(&e->lock);
-        /* Only this thread touches the slot while it is queued, and e->ctx at all. */
+        /* Only this thread touches the slot while it is queued, and the worker context at all. */
         uint8_t digest[32];
         memcpy(digest, s->chunk.ref.sha256, sizeof(digest));
         int rc = pgb_pack_writer_add(e->packs, s->data, s->size, digest, &s->chunk.ref);
         if (rc != PGB_OK)
-            snprintf(s->message, sizeof(s->message), "%s", pgb_ctx_errmsg(e->ctx));
+            snprintf(s->message, sizeof(s->message), "%s", pgb_ctx_errmsg(e->worker.ctx));
         pthread_mutex_lock(&e->lock);
         s->rc = rc;
         s->state = SLOT_DONE;
@@ -78,15 +76,11 @@ int pgb_chunk_encoder_start(pgb_chunk_encoder **out, struct pgb_repo *repo, int 
     e->caller = repo->ctx;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->changed, NULL);
-    int rc = pgb_ctx_new(&e->ctx) == PGB_OK ? PGB_OK : pgb_error_nomem(repo->ctx);
+    int rc = pgb_repo_worker_open(&e->worker, repo);
     for (int i = 0; rc == PGB_OK && i < SLOTS; i++)
         if (!(e->slots[i].data = malloc(PGB_CHUNK_SIZE)))
             rc = pgb_error_nomem(repo->ctx);
-    if (rc == PGB_OK && pgb_storage_open(&e->storage, e->ctx, pgb_storage_name(repo->storage), NULL) != PGB_OK)
-        rc = pgb_error_set(repo->ctx, pgb_ctx_errcode(e->ctx), "%s", pgb_ctx_errmsg(e->ctx));
-    if (rc == PGB_OK && pgb_repo_worker_view(&e->view, repo, e->ctx, e->storage) != PGB_OK)
-        rc = pgb_error_set(repo->ctx, pgb_ctx_errcode(e->ctx), "%s", pgb_ctx_errmsg(e->ctx));
-    if (rc == PGB_OK && pgb_pack_writer_new(&e->packs, e->view, codec, level, PGB_PACK_TARGET_SIZE) != PGB_OK)
+    if (rc == PGB_OK && pgb_pack_writer_new(&e->packs, e->worker.repo, codec, level, PGB_PACK_TARGET_SIZE) != PGB_OK)
         rc = pgb_error_nomem(repo->ctx);
     if (rc == PGB_OK && pthread_create(&e->thread, NULL, encoder_main, e) != 0)
         rc = pgb_error_set(repo->ctx, PGB_ERROR, "cannot start the chunk encoder thread");
@@ -170,7 +164,7 @@ int pgb_chunk_encoder_finish(pgb_chunk_encoder *e, pgb_chunk_done_fn done, void 
     stop_thread(e);
     /* The thread is gone: its context is ours now. */
     if (first == PGB_OK && pgb_pack_writer_finish(e->packs) != PGB_OK)
-        first = pgb_error_set(e->caller, pgb_ctx_errcode(e->ctx), "%s", pgb_ctx_errmsg(e->ctx));
+        first = pgb_error_set(e->caller, pgb_ctx_errcode(e->worker.ctx), "%s", pgb_ctx_errmsg(e->worker.ctx));
     return first;
 }
 
@@ -185,9 +179,7 @@ void pgb_chunk_encoder_free(pgb_chunk_encoder *e)
         return;
     stop_thread(e);
     pgb_pack_writer_free(e->packs);
-    pgb_repo_close(e->view);
-    pgb_storage_free(e->storage);
-    pgb_ctx_free(e->ctx);
+    pgb_repo_worker_close(&e->worker);
     for (int i = 0; i < SLOTS; i++)
         free(e->slots[i].data);
     pthread_mutex_destroy(&e->lock);

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <openssl/rand.h>
 
+#include <pgbackup/ctx.h>
 #include <pgbackup/error.h>
 #include <pgbackup/options.h>
 #include <pgbackup/version.h>
@@ -324,6 +325,27 @@ int pgb_repo_worker_view(struct pgb_repo **out, const struct pgb_repo *repo, pgb
     }
     *out = view;
     return PGB_OK;
+}
+
+int pgb_repo_worker_open(struct pgb_repo_worker *w, const struct pgb_repo *repo)
+{
+    *w = (struct pgb_repo_worker){0};
+    if (pgb_ctx_new(&w->ctx) != PGB_OK)
+        return pgb_error_nomem(repo->ctx);
+    int rc = pgb_storage_open(&w->storage, w->ctx, pgb_storage_name(repo->storage), NULL);
+    if (rc == PGB_OK)
+        rc = pgb_repo_worker_view(&w->repo, repo, w->ctx, w->storage);
+    if (rc != PGB_OK)
+        rc = pgb_error_set(repo->ctx, rc, "cannot prepare a worker: %s", pgb_ctx_errmsg(w->ctx));
+    return rc;
+}
+
+void pgb_repo_worker_close(struct pgb_repo_worker *w)
+{
+    pgb_repo_close(w->repo);
+    pgb_storage_free(w->storage);
+    pgb_ctx_free(w->ctx);
+    *w = (struct pgb_repo_worker){0};
 }
 
 void pgb_repo_close(pgb_repo *repo)

@@ -44,6 +44,21 @@ void pgb_repo_cluster_key(const struct pgb_repo *repo, const char *suffix, char 
  */
 int pgb_repo_worker_view(struct pgb_repo **out, const struct pgb_repo *repo, pgb_ctx *ctx, pgb_storage *storage);
 
+/* What a worker thread needs to use the repository: its own context, storage handle and view. */
+struct pgb_repo_worker {
+    pgb_ctx *ctx;
+    pgb_storage *storage;
+    struct pgb_repo *repo;
+};
+
+/*
+ * Open a worker's handles on repo, whose storage is reopened by its URL
+ * (check pgb_storage_reopenable first). Errors go to repo's context; close
+ * with pgb_repo_worker_close, also after a failure.
+ */
+int pgb_repo_worker_open(struct pgb_repo_worker *w, const struct pgb_repo *repo);
+void pgb_repo_worker_close(struct pgb_repo_worker *w);
+
 /* Release the lock if held (close calls it). */
 int pgb_repo_lock_release(struct pgb_repo *repo);
 

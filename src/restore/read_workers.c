@@ -34,24 +34,16 @@ int pgb_read_workers_open(struct pgb_read_worker **out, struct pgb_repo *repo, i
         return pgb_error_nomem(repo->ctx);
     int rc = PGB_OK;
     for (int i = 0; rc == PGB_OK && i < count; i++) {
-        struct pgb_read_worker *w = &(*out)[i];
-        if (pgb_ctx_new(&w->ctx) != PGB_OK)
-            return pgb_error_nomem(repo->ctx);
-        rc = pgb_storage_open(&w->storage, w->ctx, pgb_storage_name(repo->storage), NULL);
-        if (rc == PGB_OK)
-            rc = pgb_repo_worker_view(&w->repo, repo, w->ctx, w->storage);
-        if (rc != PGB_OK)
-            rc = pgb_error_set(repo->ctx, rc, "cannot prepare a worker: %s", pgb_ctx_errmsg(w->ctx));
+        struct pgb_repo_worker handles;
+        rc = pgb_repo_worker_open(&handles, repo);
+        (*out)[i] = (struct pgb_read_worker){handles.ctx, handles.storage, handles.repo};
     }
     return rc;
 }
 
 void pgb_read_workers_free(struct pgb_read_worker *workers, int count)
 {
-    for (int i = 0; workers && i < count; i++) {
-        pgb_repo_close(workers[i].repo);
-        pgb_storage_free(workers[i].storage);
-        pgb_ctx_free(workers[i].ctx);
-    }
+    for (int i = 0; workers && i < count; i++)
+        pgb_repo_worker_close(&(struct pgb_repo_worker){workers[i].ctx, workers[i].storage, workers[i].repo});
     free(workers);
 }
