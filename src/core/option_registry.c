@@ -13,6 +13,9 @@ static const char *const compress_algorithms[] = {"zstd", "lz4", "gzip", "none",
 static const char *const backup_types[] = {"physical", "logical", "globals", NULL};
 static const char *const backup_modes[] = {"stream", "local", NULL};
 static const char *const checkpoint_modes[] = {"fast", "spread", NULL};
+static const char *const recovery_targets[] = {"latest", "immediate", NULL};
+static const char *const target_actions[] = {"pause", "promote", "shutdown", NULL};
+static const char *const archive_modes[] = {"preserve", "off", NULL};
 
 /* Keep in the order of ../shared/CLI.md; help lines are shown by `pgbackup --help`. */
 const struct pgb_option_spec pgb_option_registry[] = {
@@ -69,9 +72,45 @@ const struct pgb_option_spec pgb_option_registry[] = {
      NULL, 0, 0},
     {"config-to", PGB_OPTION_PATH, NULL, "DIR",
      "restore: where configuration files kept outside the data directory go", NULL, 0, 0},
+    {"target", PGB_OPTION_CHOICE, NULL, "latest|immediate",
+     "restore: replay the whole archive (latest) or stop at the backup's consistent point (immediate)",
+     recovery_targets, 0, 0},
+    {"target-time", PGB_OPTION_STRING, NULL, "TIME", "restore: stop at this time (ISO 8601 with an offset)", NULL,
+     0, 0},
+    {"target-lsn", PGB_OPTION_STRING, NULL, "LSN", "restore: stop at this WAL position", NULL, 0, 0},
+    {"target-xid", PGB_OPTION_STRING, NULL, "XID", "restore: stop at the commit of this transaction", NULL, 0, 0},
+    {"target-name", PGB_OPTION_STRING, NULL, "NAME", "restore: stop at this restore point", NULL, 0, 0},
+    {"target-inclusive", PGB_OPTION_BOOLEAN, "true", NULL,
+     "restore: stop just after the target (true) or just before it (false)", NULL, 0, 0},
+    {"target-timeline", PGB_OPTION_STRING, "latest", "latest|current|N",
+     "restore: the timeline to follow (latest, the backup's own, or a number)", NULL, 0, 0},
+    {"target-action", PGB_OPTION_CHOICE, "pause", "pause|promote|shutdown",
+     "restore: what the server does once it reaches the target", target_actions, 0, 0},
+    {"archive-mode", PGB_OPTION_CHOICE, "preserve", "preserve|off",
+     "restore: keep the restored cluster's WAL archiving (preserve) or turn it off", archive_modes, 0, 0},
+    {"keep-replication", PGB_OPTION_BOOLEAN, "false", NULL,
+     "restore: keep primary_conninfo and primary_slot_name inherited from a standby's backup", NULL, 0, 0},
+    {"program", PGB_OPTION_PATH, NULL, "FILE",
+     "restore: the pgbackup program restore_command runs (default: this one, or pgbackup on PATH)", NULL, 0, 0},
     {"dry-run", PGB_OPTION_BOOLEAN, "false", NULL, "show what would be done, do nothing", NULL, 0, 0},
     {"all", PGB_OPTION_BOOLEAN, "false", NULL, "verify: every backup", NULL, 0, 0},
+    {"slot", PGB_OPTION_STRING, NULL, "NAME",
+     "wal-receive: the physical replication slot, made if missing (default pgbackup_<cluster>)", NULL, 0, 0},
+    {"status-interval", PGB_OPTION_INTEGER, "10", "SECONDS",
+     "wal-receive: seconds between status updates to the server", NULL, 1, 3600},
+    {"partial-interval", PGB_OPTION_INTEGER, "1000", "MS",
+     "wal-receive: store the unfinished segment at most this often while WAL flows, and when it pauses (0: at "
+     "every pause)", NULL, 0, 600000},
     {"output", PGB_OPTION_PATH, NULL, "FILE", "where a command writes its result (keygen, runbook)", NULL, 0, 0},
+    {"push-ahead", PGB_OPTION_INTEGER, NULL, "N",
+     "wal-push with --jobs 2 or more: push up to N ready segments after PATH in parallel (default 4 x jobs)", NULL,
+     1, 4096},
+    {"prefetch", PGB_OPTION_INTEGER, NULL, "N",
+     "wal-fetch: fetch the N segments after the requested one into the spool (wal-fetch default 8, library 0)",
+     NULL, 0, 256},
+    {"spool-dir", PGB_OPTION_PATH, NULL, "DIR",
+     "wal-push and wal-fetch: push-ahead markers and prefetched segments (default: pgbackup.spool in pg_wal)",
+     NULL, 0, 0},
 };
 
 const size_t pgb_option_registry_size = sizeof(pgb_option_registry) / sizeof(pgb_option_registry[0]);

@@ -349,6 +349,8 @@ int pgb_restore_files(struct pgb_repo *repo, const struct pgb_file_list *list, c
         rc = workers > 1 ? run_workers(&calling, workers) : write_files(&calling);
     if (rc == PGB_OK)
         rc = check_canceled(&calling);
+    if (rc == PGB_OK && options->before_control)
+        rc = options->before_control(options->before_control_payload);
     if (rc == PGB_OK && control)
         rc = restore_entry(&calling, control);
     free(shared.order);

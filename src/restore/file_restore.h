@@ -19,6 +19,9 @@ struct pgb_file_restore_options {
     const struct pgb_tablespace_target *tablespaces;
     size_t tablespace_count;
     int workers; /* threads writing regular files ("jobs"); 0 or 1: the calling thread alone */
+    /* Called once every file but global/pg_control is written (may be NULL): a failure there leaves no pg_control. */
+    int (*before_control)(void *payload);
+    void *before_control_payload;
 };
 
 struct pgb_file_restore_stats {

@@ -1,6 +1,7 @@
 /*
- * Physical restore plans: choose the backup, check the target and the
- * tablespaces before anything is written, then write.
+ * Physical restore plans: choose the backup for the recovery target, check
+ * the WAL archive, the target folder and the tablespaces before anything is
+ * written, then write.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +28,10 @@
 #include "repo/catalog.h"
 #include "repo/file_list.h"
 #include "restore/file_restore.h"
+#include "restore/pitr_plan.h"
+#include "restore/recovery_command.h"
+#include "restore/recovery_config.h"
+#include "restore/recovery_target.h"
 #include "restore/read_workers.h"
 #include "restore/restore_extras.h"
 
@@ -40,8 +45,19 @@ struct pgb_restore_plan {
     int executed; /* a plan runs once: the target is no longer empty afterwards */
     struct pgb_tablespace_target *tablespaces;
     size_t tablespace_count;
+    struct pgb_recovery_target recovery;
+    struct pgb_pitr_plan pitr;
+    int archive_off, keep_replication;
+    char *restore_command, *fetch_config; /* when recovery reads the archive */
     char *json;
 };
+
+/*
+ * Nominal rates for the plan's time estimate: files written from the
+ * repository, and WAL replayed. Rough by design; drills measure the real one.
+ */
+#define NOMINAL_RESTORE_BYTES_PER_SECOND (200.0 * 1024 * 1024)
+#define NOMINAL_REPLAY_BYTES_PER_SECOND (64.0 * 1024 * 1024)
 
 static int is_plan(const pgb_restore_plan *p)
 {
@@ -76,32 +92,34 @@ static int server_running(const char *dir, long *pid)
     return found && *pid > 0 && (kill((pid_t)*pid, 0) == 0 || errno == EPERM);
 }
 
-static int choose_backup(pgb_restore_plan *p, const char *wanted)
+/* The backup and the WAL it needs to reach the target; then, when the archive is read, restore_command. */
+static int plan_recovery(pgb_restore_plan *p, const pgb_options *opts, const char *wanted)
 {
     pgb_ctx *ctx = p->repo->ctx;
     json_t *records = NULL;
     int rc = pgb_catalog_read_all(p->repo, &records);
-    for (size_t i = json_array_size(records); rc == PGB_OK && i > 0 && !p->record; i--) {
-        json_t *r = json_array_get(records, i - 1);
-        const char *id = json_string_value(json_object_get(r, "id"));
-        const char *type = json_string_value(json_object_get(r, "type"));
-        if (wanted ? strcmp(id, wanted) == 0 : (type && strcmp(type, "physical") == 0))
-            p->record = json_incref(r);
-    }
+    if (rc == PGB_OK)
+        rc = pgb_pitr_plan_make(p->repo, records, wanted, &p->recovery, &p->pitr);
     json_decref(records);
     if (rc != PGB_OK)
         return rc;
-    if (!p->record)
-        return wanted ? pgb_error_set(ctx, PGB_ENOTFOUND, "backup %s not found in cluster %s", wanted,
-                                      p->repo->cluster)
-                      : pgb_error_set(ctx, PGB_ENOTFOUND, "cluster %s has no physical backup to restore",
-                                      p->repo->cluster);
-    const char *type = json_string_value(json_object_get(p->record, "type"));
-    if (!type || strcmp(type, "physical") != 0)
-        return pgb_error_set(ctx, PGB_EINVALID, "backup %s is a %s backup: a physical restore needs a physical one",
-                             wanted, type ? type : "?");
+    p->record = json_incref(p->pitr.record);
     p->backup_id = pgb_text_dup(json_string_value(json_object_get(p->record, "id")));
-    return p->backup_id ? PGB_OK : pgb_error_nomem(ctx);
+    if (!p->backup_id)
+        return pgb_error_nomem(ctx);
+    if (!p->pitr.from_archive)
+        return PGB_OK;
+    char cwd[PATH_MAX];
+    char *config_path = p->target[0] == '/' ? pgb_text_printf("%s/%s", p->target, PGB_RECOVERY_CONFIG_FILE)
+                        : getcwd(cwd, sizeof(cwd)) ? pgb_text_printf("%s/%s/%s", cwd, p->target, PGB_RECOVERY_CONFIG_FILE)
+                                                   : NULL;
+    if (!config_path)
+        return pgb_error_set(ctx, PGB_EIO, "cannot tell the absolute path of %s", p->target);
+    rc = pgb_recovery_fetch_config(p->repo, opts, &p->fetch_config);
+    if (rc == PGB_OK)
+        rc = pgb_recovery_restore_command(ctx, opts, config_path, &p->restore_command);
+    free(config_path);
+    return rc;
 }
 
 /* Where tablespace oid (at location) goes: an OLD=NEW option whose OLD is the oid or the location. */
@@ -164,6 +182,16 @@ static int build_json(pgb_restore_plan *p)
                             json_object_get(p->record, "database_size"), "start_lsn",
                             json_object_get(p->record, "start_lsn"), "stop_lsn",
                             json_object_get(p->record, "stop_lsn"), "wal", json_object_get(p->record, "wal"));
+    double bytes = (double)json_integer_value(json_object_get(p->record, "database_size"));
+    double wal = (double)((p->pitr.archive_segments + p->pitr.backup_segments) * p->pitr.segment_size);
+    if (doc) {
+        json_object_set_new(doc, "recovery", pgb_pitr_plan_json(&p->pitr, &p->recovery));
+        json_object_set_new(doc, "archive_mode", json_string(p->archive_off ? "off" : "preserve"));
+        json_object_set_new(doc, "restore_command", p->restore_command ? json_string(p->restore_command) : json_null());
+        json_object_set_new(doc, "estimated_seconds", json_integer((json_int_t)(bytes / NOMINAL_RESTORE_BYTES_PER_SECOND +
+                                                                                wal / NOMINAL_REPLAY_BYTES_PER_SECOND +
+                                                                                1)));
+    }
     p->json = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(doc);
     return p->json ? PGB_OK : pgb_error_nomem(p->repo->ctx);
@@ -178,13 +206,15 @@ int pgb_restore_plan_new(pgb_restore_plan **out, pgb_repo *repo, const pgb_optio
     if (!out)
         return pgb_error_set(ctx, PGB_EINVALID, "pgb_restore_plan_new: out is NULL");
     *out = NULL;
-    const char *target = NULL, *wanted = NULL, *config_to = NULL;
-    int delta = 0;
+    const char *target = NULL, *wanted = NULL, *config_to = NULL, *archive_mode = NULL;
+    int delta = 0, keep_replication = 0;
     if (opts) {
         pgb_options_get(opts, "to", &target);
         pgb_options_get(opts, "backup", &wanted);
         pgb_options_get(opts, "config-to", &config_to);
         pgb_options_get_bool(opts, "delta", &delta);
+        pgb_options_get(opts, "archive-mode", &archive_mode);
+        pgb_options_get_bool(opts, "keep-replication", &keep_replication);
     }
     if (!target)
         return pgb_error_set(ctx, PGB_EINVALID, "a restore needs a target folder (option to)");
@@ -197,10 +227,14 @@ int pgb_restore_plan_new(pgb_restore_plan **out, pgb_repo *repo, const pgb_optio
     p->magic = PGB_MAGIC_RESTORE_PLAN;
     p->repo = repo;
     p->delta = delta == 1;
+    p->archive_off = archive_mode && strcmp(archive_mode, "off") == 0;
+    p->keep_replication = keep_replication == 1;
     p->jobs = pgb_read_jobs(opts);
     p->target = pgb_text_dup(target);
     p->config_to = config_to ? pgb_text_dup(config_to) : NULL;
     int rc = p->target && (!config_to || p->config_to) ? PGB_OK : pgb_error_nomem(ctx);
+    if (rc == PGB_OK)
+        rc = pgb_recovery_target_read(ctx, opts, &p->recovery);
     long pid = 0;
     if (rc == PGB_OK && server_running(target, &pid))
         rc = pgb_error_set(ctx, PGB_EREFUSED, "refusing to restore into %s: a PostgreSQL server (pid %ld) is running "
@@ -209,7 +243,7 @@ int pgb_restore_plan_new(pgb_restore_plan **out, pgb_repo *repo, const pgb_optio
         rc = pgb_error_set(ctx, PGB_EREFUSED, "refusing to restore into %s: it is not empty (--delta reuses what "
                            "is there)", target);
     if (rc == PGB_OK)
-        rc = choose_backup(p, wanted);
+        rc = plan_recovery(p, opts, wanted);
     if (rc == PGB_OK)
         rc = plan_tablespaces(p, opts);
     if (rc == PGB_OK)
@@ -232,6 +266,15 @@ const char *pgb_restore_plan_to_json(const pgb_restore_plan *p)
     return is_plan(p) ? p->json : NULL;
 }
 
+/* Before pg_control: how the server recovers, so that a restored directory never starts any other way. */
+static int write_recovery_settings(void *payload)
+{
+    pgb_restore_plan *p = payload;
+    struct pgb_recovery_settings settings = {&p->recovery, p->backup_id, p->pitr.from_archive, p->archive_off,
+                                             p->keep_replication, p->restore_command, p->fetch_config};
+    return pgb_recovery_config_write(p->repo->ctx, p->target, &settings);
+}
+
 int pgb_restore_plan_execute(pgb_restore_plan *p)
 {
     if (!is_plan(p))
@@ -251,7 +294,8 @@ int pgb_restore_plan_execute(pgb_restore_plan *p)
     chmod(p->target, 0700); /* PostgreSQL refuses a data directory others may enter */
     struct pgb_file_list list;
     int rc = pgb_file_list_load(repo, p->backup_id, &list);
-    struct pgb_file_restore_options options = {p->delta, p->tablespaces, p->tablespace_count, p->jobs};
+    struct pgb_file_restore_options options = {p->delta, p->tablespaces, p->tablespace_count, p->jobs,
+                                               write_recovery_settings, p};
     struct pgb_file_restore_stats stats;
     if (rc == PGB_OK)
         rc = pgb_restore_extras(repo, p->record, p->target, p->config_to);
@@ -272,6 +316,9 @@ void pgb_restore_plan_free(pgb_restore_plan *p)
         free((char *)p->tablespaces[i].location);
     free(p->tablespaces);
     json_decref(p->record);
+    pgb_pitr_plan_clear(&p->pitr);
+    free(p->restore_command);
+    free(p->fetch_config);
     free(p->backup_id);
     free(p->target);
     free(p->config_to);

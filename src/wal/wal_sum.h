@@ -17,10 +17,12 @@
 struct pgb_wal_sum {
     uint8_t sha256[32];
     uint64_t size;
+    int64_t archived_at; /* when it was archived, seconds since the epoch (read only; 0 when unknown) */
 };
 
 /*
- * Write the record of name at sum_key, never replacing one (durable on return).
+ * Write the record of name at sum_key, never replacing one (durable on return),
+ * with the time of writing as archived_at.
  * Returns 0, PGB_EEXISTS when a record is there already, or another PGB_E* code.
  */
 int pgb_wal_sum_write(struct pgb_repo *repo, const char *sum_key, const char *name, const struct pgb_wal_sum *sum);
@@ -34,5 +36,20 @@ int pgb_wal_sum_read(struct pgb_repo *repo, const char *sum_key, const char *nam
 
 /* Whether two records describe the same content. */
 int pgb_wal_sum_equal(const struct pgb_wal_sum *a, const struct pgb_wal_sum *b);
+
+/*
+ * Write the record of a WAL receiver's partial segment, replacing the one
+ * there: as pgb_wal_sum_write, plus "received_end", the LSN where the WAL it
+ * holds ends (zeros follow, up to the segment size).
+ */
+int pgb_wal_sum_write_received(struct pgb_repo *repo, const char *sum_key, const char *name,
+                               const struct pgb_wal_sum *sum, uint64_t received_end);
+
+/*
+ * Read a record as pgb_wal_sum_read does, and its received_end: 0 for a
+ * record without one (a file archive_command pushed).
+ */
+int pgb_wal_sum_read_received(struct pgb_repo *repo, const char *sum_key, const char *name, struct pgb_wal_sum *sum,
+                              uint64_t *received_end);
 
 #endif

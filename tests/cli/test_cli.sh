@@ -94,7 +94,10 @@ else
   expect backup_physical 0 'backup [0-9T.]+Z-full committed' -- "$pgbackup" --repo "$prepo" --pg "$conninfo" --checkpoint fast backup --type physical
   expect list_shows_backup 0 'Z-full +physical' -- "$pgbackup" --repo "$prepo" list
   expect verify_ok 0 'verified, no problem found' -- "$pgbackup" --repo "$prepo" verify
-  expect restore_dry_run 0 '"backup": "[0-9T.]+Z-full"' -- "$pgbackup" --repo "$prepo" restore --to "$work/restored" --dry-run
+  expect restore_dry_run 0 'backup: +[0-9T.]+Z-full' -- "$pgbackup" --repo "$prepo" restore --to "$work/restored" --dry-run
+  expect restore_dry_run_json 0 '"mode": "backup-only"' -- "$pgbackup" --repo "$prepo" restore --to "$work/restored" --dry-run --json
+  expect restore_bad_target_time_exits_2 2 'target-time .* offset' -- "$pgbackup" --repo "$prepo" restore --to "$work/restored" --target-time '2026-01-01 10:00:00'
+  expect restore_two_targets_exits_2 2 'both set' -- "$pgbackup" --repo "$prepo" restore --to "$work/restored" --target-lsn 0/1 --target-name x
   expect restore 0 'restored backup .* into' -- "$pgbackup" --repo "$prepo" restore --to "$work/restored"
   expect restore_into_non_empty_exits_4 4 'not empty' -- "$pgbackup" --repo "$prepo" restore --to "$work/restored"
   expect restore_over_running_cluster_exits_4 4 'is running' -- "$pgbackup" --repo "$prepo" restore --to "$work/pg/data" --delta
