@@ -1,6 +1,7 @@
 /*
  * Checksum records of archived WAL files: {"name": ..., "sha256": hex,
- * "size": bytes, "archived_at": ISO 8601}, a small object sealed like catalog records (writer key).
+ * "size": bytes, "archived_at": ISO 8601}, a small object sealed like catalog
+ * records (writer key).
  */
 #include "wal/wal_sum.h"
 
