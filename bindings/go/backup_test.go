@@ -457,3 +457,43 @@ func TestClosingTheRepositoryClosesItsRestorePlans(t *testing.T) {
 		t.Errorf("a closed plan wrote %s", target)
 	}
 }
+
+func TestPointInTimePlansNameTheirTargetAndRestoreCommand(t *testing.T) {
+	dir, first := backedUp(t)
+	repo := openRepo(t, dir)
+	target := filepath.Join(t.TempDir(), "pitr")
+	// The backup alone: nothing archived after it, so no archive recovery.
+	plan, err := repo.RestorePlan(options(t, "to", target))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := plan.Info(); info.Recovery.Mode != "backup-only" || info.RestoreCommand != nil ||
+		info.Recovery.Target.Kind != "latest" || info.Recovery.Timeline != 1 {
+		t.Errorf("default plan: %s", info.JSON)
+	}
+	plan.Close()
+	plan, err = repo.RestorePlan(options(t, "to", target, "target", "immediate", "target-action", "promote",
+		"program", "/bin/true", "repo", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := plan.Info()
+	if info.Recovery.Mode != "archive-recovery" || info.Recovery.Target.Action != "promote" ||
+		info.RestoreCommand == nil || !strings.Contains(*info.RestoreCommand, "pgbackup-restore.conf' wal-fetch %f %p") ||
+		len(info.Recovery.TimelinePath) != 1 || info.Recovery.TimelinePath[0].End != nil {
+		t.Errorf("immediate plan: %s", info.JSON)
+	}
+	plan.Close()
+	if _, err := os.Stat(target); !os.IsNotExist(err) {
+		t.Errorf("planning wrote %s", target)
+	}
+	// No backup ends before an LSN at the very start of WAL.
+	_, err = repo.RestorePlan(options(t, "to", target, "target-lsn", "0/1", "program", "/bin/true"))
+	if e := asError(t, err, pgbackup.CodeNotFound); !strings.Contains(e.Message, "no physical backup") {
+		t.Errorf("message %q", e.Message)
+	}
+	_, err = repo.RestorePlan(options(t, "to", target, "backup", first.ID, "target-time", "yesterday"))
+	if e := asError(t, err, pgbackup.CodeInvalid); !strings.Contains(e.Message, "target-time") {
+		t.Errorf("message %q", e.Message)
+	}
+}

@@ -26,18 +26,62 @@ type RestorePlan struct {
 
 // RestorePlanInfo is a plan as the library describes it (format_version 1).
 type RestorePlanInfo struct {
-	FormatVersion int                 `json:"format_version"`
-	Type          string              `json:"type"`
-	Backup        string              `json:"backup"` // the chosen backup's id
-	Target        string              `json:"target"`
-	Delta         bool                `json:"delta"`
-	Tablespaces   []RestoreTablespace `json:"tablespaces"`
-	Files         int64               `json:"files"`
-	Bytes         int64               `json:"bytes"`
-	StartLSN      string              `json:"start_lsn"`
-	StopLSN       string              `json:"stop_lsn"`
-	WAL           RestoreWAL          `json:"wal"`
-	JSON          json.RawMessage     `json:"-"` // the plan as the library wrote it
+	FormatVersion    int                 `json:"format_version"`
+	Type             string              `json:"type"`
+	Backup           string              `json:"backup"` // the chosen backup's id
+	Target           string              `json:"target"`
+	Delta            bool                `json:"delta"`
+	Tablespaces      []RestoreTablespace `json:"tablespaces"`
+	Files            int64               `json:"files"`
+	Bytes            int64               `json:"bytes"`
+	StartLSN         string              `json:"start_lsn"`
+	StopLSN          string              `json:"stop_lsn"`
+	WAL              RestoreWAL          `json:"wal"` // the backup's own WAL
+	Recovery         RestoreRecovery     `json:"recovery"`
+	ArchiveMode      string              `json:"archive_mode"`      // "preserve" or "off"
+	RestoreCommand   *string             `json:"restore_command"`   // nil when the archive is not read
+	EstimatedSeconds int64               `json:"estimated_seconds"` // rough, from nominal rates
+	JSON             json.RawMessage     `json:"-"`                 // the plan as the library wrote it
+}
+
+// RestoreRecovery is how the restored server recovers: the target, the
+// timelines followed and the WAL read from the archive.
+type RestoreRecovery struct {
+	Target            RecoveryTarget  `json:"target"`
+	Mode              string          `json:"mode"`     // "archive-recovery" or "backup-only"
+	Timeline          uint32          `json:"timeline"` // the timeline recovery ends on
+	TimelinePath      []TimelineStep  `json:"timeline_path"`
+	BackupWALSegments int64           `json:"backup_wal_segments"`
+	ArchiveWAL        RecoveryArchive `json:"archive_wal"`
+	Warnings          []string        `json:"warnings"`
+}
+
+// RecoveryTarget is where recovery stops (options "target", "target-time",
+// "target-lsn", "target-xid", "target-name", "target-inclusive",
+// "target-timeline", "target-action").
+type RecoveryTarget struct {
+	Kind      string  `json:"kind"` // latest, immediate, time, lsn, xid or name
+	Value     *string `json:"value"`
+	Inclusive bool    `json:"inclusive"`
+	Timeline  string  `json:"timeline"` // latest, current or a number
+	Action    string  `json:"action"`   // pause, promote or shutdown
+}
+
+// TimelineStep is one timeline of the followed path: its WAL from Begin to End
+// (the switch point; nil for the last timeline).
+type TimelineStep struct {
+	Timeline uint32  `json:"timeline"`
+	Begin    string  `json:"begin"`
+	End      *string `json:"end"`
+}
+
+// RecoveryArchive names the segments recovery reads from the archive, every
+// one checked present when the plan was made.
+type RecoveryArchive struct {
+	First    *string `json:"first"`
+	Last     *string `json:"last"`
+	Segments int64   `json:"segments"`
+	Bytes    int64   `json:"bytes"`
 }
 
 // RestoreTablespace says where one tablespace goes.
@@ -55,14 +99,21 @@ type RestoreWAL struct {
 }
 
 // RestorePlan plans a physical restore. Options: "to" (required), "backup"
-// (an id; default the newest physical backup), "delta", "tablespace-map"
-// (OLD=NEW, OLD an oid or the original location; repeatable), "config-to".
+// (an id; default the newest physical backup that suits the target), "delta",
+// "tablespace-map" (OLD=NEW, OLD an oid or the original location;
+// repeatable), "config-to"; for a point in time "target" (latest or
+// immediate), "target-time", "target-lsn", "target-xid", "target-name",
+// "target-inclusive", "target-timeline", "target-action", "archive-mode",
+// "keep-replication", and "program" (the pgbackup program restore_command
+// runs; default pgbackup on PATH) with the repository options restore_command
+// needs ("repo", "identity" or "passphrase-file").
 // opts may belong to another Context. Close the plan when done.
 //
 // Errors: CodeRefused for a target that is not empty or has a server running
-// on it, or a tablespace location in use; CodeNotFound for an unknown backup
-// or none at all; CodeAuth when this handle holds only the writer key;
-// CodeInvalid without "to".
+// on it, or a tablespace location in use; CodeNotFound for an unknown backup,
+// none that suits the target, or a WAL segment missing from the archive;
+// CodeAuth when this handle holds only the writer key; CodeInvalid without
+// "to", for bad target options, or when restore_command cannot be built.
 func (r *Repo) RestorePlan(opts *Options) (*RestorePlan, error) {
 	p := &RestorePlan{repo: r}
 	var document string

@@ -16,7 +16,19 @@ class RestorePlan:
     backup_id names the chosen backup; info is the plan as a dict and
     to_json() as the library wrote it: format_version, backup, target, delta,
     tablespaces [{oid, from, to}], files, bytes, start_lsn, stop_lsn, wal
-    {first, last, count}. execute() writes the files.
+    {first, last, count} (the backup's own WAL), recovery {target {kind,
+    value, inclusive, timeline, action}, mode ("archive-recovery" or
+    "backup-only"), timeline, timeline_path [{timeline, begin, end}],
+    backup_wal_segments, archive_wal {first, last, segments, bytes},
+    warnings}, archive_mode, restore_command, estimated_seconds. execute()
+    writes the files, then the recovery settings.
+
+    Point-in-time options: "target" (latest or immediate), "target-time",
+    "target-lsn", "target-xid", "target-name", "target-inclusive",
+    "target-timeline" (latest, current or a number), "target-action" (pause,
+    promote, shutdown), "archive-mode" (preserve or off), "keep-replication",
+    and "program", the pgbackup program restore_command runs (default:
+    pgbackup on PATH), with "repo" and the key file options it needs.
 
     The plan keeps its Repo alive and is closed before it: closing the
     repository (or its storage or context) closes the plan. Close it, use it

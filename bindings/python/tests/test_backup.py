@@ -269,3 +269,29 @@ def test_a_job_keeps_its_repository_alive(tmp_path):
     assert raised.value.code == -7
     assert job.repo.list() == []
     job.close()
+
+
+def test_point_in_time_plans_name_their_target_and_restore_command(backed_up, tmp_path):
+    target = tmp_path / "pitr"
+    storage, repo = open_repo(backed_up.folder)
+    with storage:
+        # Nothing archived after the backup: the backup alone, no archive recovery.
+        with repo.restore_plan({"to": str(target)}) as plan:
+            recovery = plan.info["recovery"]
+            assert recovery["mode"] == "backup-only" and plan.info["restore_command"] is None
+            assert recovery["target"]["kind"] == "latest" and recovery["target"]["timeline"] == "latest"
+        with repo.restore_plan({"to": str(target), "target": "immediate", "target-action": "promote",
+                                "program": "/bin/true", "repo": str(backed_up.folder)}) as plan:
+            recovery = plan.info["recovery"]
+            assert recovery["mode"] == "archive-recovery"
+            assert recovery["target"] == {"kind": "immediate", "value": None, "inclusive": True,
+                                          "timeline": "latest", "action": "promote"}
+            assert plan.info["restore_command"].endswith("pgbackup-restore.conf' wal-fetch %f %p")
+            assert recovery["timeline_path"] == [{"timeline": 1, "begin": "0/0", "end": None}]
+        assert not target.exists()
+        with pytest.raises(Error) as raised:
+            repo.restore_plan({"to": str(target), "target-lsn": "0/1", "program": "/bin/true"})
+        assert raised.value.code == -4 and "no physical backup" in raised.value.message
+        with pytest.raises(Error) as raised:
+            repo.restore_plan({"to": str(target), "target-lsn": "0/1", "target-name": "x"})
+        assert raised.value.code == -3 and "both set" in raised.value.message
