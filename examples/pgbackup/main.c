@@ -18,7 +18,10 @@ static const struct command commands[] = {
     {"backup", "back up the cluster: --type physical [--mode stream|local] [--incremental]", cmd_backup},
     {"list", "list backups, oldest first", cmd_list},
     {"verify", "verify backups in the repository without restoring: [ID ...|--all]", cmd_verify},
-    {"restore", "restore a physical backup: --to DIR [--backup ID] [--delta] [--dry-run]", cmd_restore},
+    {"restore", "restore a physical backup, to a point in time with --target-time|-lsn|-xid|-name: --to DIR "
+                "[--backup ID] [--delta] [--dry-run]", cmd_restore},
+    {"policy", "show the cluster's recovery goals and policy; --rpo, --rto, --require, --keep-full, --keep-age, "
+               "--pitr-window, --drill-every, --physical-every, ... change them", cmd_policy},
     {"keygen", "make an X25519 key pair: --output FILE (private), FILE.pub", cmd_keygen},
     {"probe", "connect to PostgreSQL and report what backups depend on", cmd_probe},
     {"verify-dir", "verify a backup directory against its backup_manifest: DIR", cmd_verify_dir},

@@ -16,6 +16,7 @@
 #include "repo.h"
 #include "keys.h"
 #include "restore.h"
+#include "policy.h"
 #include "verify.h"
 #include "job.h"
 #include "manifest.h"
