@@ -74,7 +74,7 @@ PGB_EXTERN const char *pgb_policy_to_json(pgb_policy *policy);
  */
 PGB_EXTERN int64_t pgb_policy_get(const pgb_policy *policy, const char *setting);
 
-/** Whether the policy requires restore path ("pitr", "selective", ...): 1 or 0. */
+/** Whether the policy requires a restore path ("pitr", "selective" and so on): 1 or 0. */
 PGB_EXTERN int pgb_policy_requires(const pgb_policy *policy, const char *path);
 
 /** Free a policy (NULL is allowed). */
