@@ -59,6 +59,7 @@ int cmd_list(struct cli *cli);
 int cmd_keygen(struct cli *cli);
 int cmd_restore(struct cli *cli);
 int cmd_policy(struct cli *cli);
+int cmd_drill(struct cli *cli);
 int cmd_backup(struct cli *cli);
 int cmd_verify(struct cli *cli);
 int cmd_verify_dir(struct cli *cli);

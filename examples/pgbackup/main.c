@@ -22,6 +22,8 @@ static const struct command commands[] = {
                 "[--backup ID] [--delta] [--dry-run]", cmd_restore},
     {"policy", "show the cluster's recovery goals and policy; --rpo, --rto, --require, --keep-full, --keep-age, "
                "--pitr-window, --drill-every, --physical-every, ... change them", cmd_policy},
+    {"drill", "restore into a scratch cluster, start it, run probes, record the measured RTO: [--backup ID] "
+              "[--target-time T] [--probe 'SQL [=> EXPECTED]' ...]", cmd_drill},
     {"keygen", "make an X25519 key pair: --output FILE (private), FILE.pub", cmd_keygen},
     {"probe", "connect to PostgreSQL and report what backups depend on", cmd_probe},
     {"verify-dir", "verify a backup directory against its backup_manifest: DIR", cmd_verify_dir},

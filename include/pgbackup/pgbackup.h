@@ -17,6 +17,7 @@
 #include "keys.h"
 #include "restore.h"
 #include "policy.h"
+#include "drill.h"
 #include "verify.h"
 #include "job.h"
 #include "manifest.h"

@@ -16,6 +16,7 @@ static const char *const checkpoint_modes[] = {"fast", "spread", NULL};
 static const char *const recovery_targets[] = {"latest", "immediate", NULL};
 static const char *const target_actions[] = {"pause", "promote", "shutdown", NULL};
 static const char *const archive_modes[] = {"preserve", "off", NULL};
+static const char *const drill_kinds[] = {"physical", "logical", NULL};
 
 /* Keep in the order of ../shared/CLI.md; help lines are shown by `pgbackup --help`. */
 const struct pgb_option_spec pgb_option_registry[] = {
@@ -106,6 +107,19 @@ const struct pgb_option_spec pgb_option_registry[] = {
     {"physical-every", PGB_OPTION_STRING, NULL, "DURATION", "policy: physical backup cadence", NULL, 0, 0},
     {"logical-every", PGB_OPTION_STRING, NULL, "DURATION", "policy: logical backup cadence", NULL, 0, 0},
     {"globals-every", PGB_OPTION_STRING, NULL, "DURATION", "policy: globals backup cadence", NULL, 0, 0},
+    {"probe", PGB_OPTION_LIST, NULL, "'SQL [=> EXPECTED]'",
+     "drill: a query run on the restored server; fails on an error or another first value (repeatable)", NULL, 0,
+     0},
+    {"kind", PGB_OPTION_CHOICE, "physical", "physical|logical", "drill: the kind of backup to restore", drill_kinds,
+     0, 0},
+    {"drill-user", PGB_OPTION_STRING, NULL, "USER",
+     "drill: the unprivileged user that runs the scratch server when pgbackup runs as root", NULL, 0, 0},
+    {"drill-role", PGB_OPTION_STRING, NULL, "ROLE",
+     "drill: the role to connect as (default postgres, else the user's name)", NULL, 0, 0},
+    {"scratch-dir", PGB_OPTION_PATH, NULL, "DIR", "drill: where the scratch folder is made (default $TMPDIR, /tmp)",
+     NULL, 0, 0},
+    {"drill-timeout", PGB_OPTION_INTEGER, "3600", "SECONDS",
+     "drill: how long the scratch server may take to recover to the target", NULL, 1, 604800},
     {"dry-run", PGB_OPTION_BOOLEAN, "false", NULL, "show what would be done, do nothing", NULL, 0, 0},
     {"all", PGB_OPTION_BOOLEAN, "false", NULL, "verify: every backup", NULL, 0, 0},
     {"slot", PGB_OPTION_STRING, NULL, "NAME",

@@ -32,6 +32,7 @@
 #include "restore/recovery_command.h"
 #include "restore/recovery_config.h"
 #include "restore/recovery_target.h"
+#include "restore/restore_plan_scratch.h"
 #include "restore/read_workers.h"
 #include "restore/restore_extras.h"
 
@@ -122,8 +123,12 @@ static int plan_recovery(pgb_restore_plan *p, const pgb_options *opts, const cha
     return rc;
 }
 
-/* Where tablespace oid (at location) goes: an OLD=NEW option whose OLD is the oid or the location. */
-static const char *mapped_location(const pgb_options *opts, unsigned oid, const char *location)
+/*
+ * Where tablespace oid (at location) goes: an OLD=NEW option whose OLD is the
+ * oid or the location; else, for a scratch restore, <scratch>/<oid>.
+ */
+static const char *mapped_location(const pgb_options *opts, unsigned oid, const char *location, const char *scratch,
+                                   char *buffer, size_t size)
 {
     const char *value;
     for (size_t i = 0; opts && pgb_options_get_at(opts, "tablespace-map", i, &value) == PGB_OK && value; i++) {
@@ -137,11 +142,16 @@ static const char *mapped_location(const pgb_options *opts, unsigned oid, const 
             (strlen(location) == len && strncmp(value, location, len) == 0))
             return equals + 1;
     }
+    if (scratch) {
+        snprintf(buffer, size, "%s/%u", scratch, oid);
+        return buffer;
+    }
     return location;
 }
 
-static int plan_tablespaces(pgb_restore_plan *p, const pgb_options *opts)
+static int plan_tablespaces(pgb_restore_plan *p, const pgb_options *opts, const char *scratch)
 {
+    char buffer[PATH_MAX];
     pgb_ctx *ctx = p->repo->ctx;
     json_t *list = json_object_get(p->record, "tablespaces");
     p->tablespace_count = json_array_size(list);
@@ -152,7 +162,7 @@ static int plan_tablespaces(pgb_restore_plan *p, const pgb_options *opts)
         json_t *t = json_array_get(list, i);
         unsigned oid = (unsigned)json_integer_value(json_object_get(t, "oid"));
         const char *from = json_string_value(json_object_get(t, "location"));
-        const char *to = mapped_location(opts, oid, from ? from : "");
+        const char *to = mapped_location(opts, oid, from ? from : "", scratch, buffer, sizeof(buffer));
         p->tablespaces[i].oid = oid;
         p->tablespaces[i].location = pgb_text_dup(to);
         if (!p->tablespaces[i].location)
@@ -198,6 +208,12 @@ static int build_json(pgb_restore_plan *p)
 }
 
 int pgb_restore_plan_new(pgb_restore_plan **out, pgb_repo *repo, const pgb_options *opts)
+{
+    return pgb_restore_plan_new_scratch(out, repo, opts, NULL);
+}
+
+int pgb_restore_plan_new_scratch(pgb_restore_plan **out, pgb_repo *repo, const pgb_options *opts,
+                                 const char *tablespace_folder)
 {
     if (!pgb_repo_is_valid(repo))
         return PGB_EINVALID;
@@ -245,7 +261,7 @@ int pgb_restore_plan_new(pgb_restore_plan **out, pgb_repo *repo, const pgb_optio
     if (rc == PGB_OK)
         rc = plan_recovery(p, opts, wanted);
     if (rc == PGB_OK)
-        rc = plan_tablespaces(p, opts);
+        rc = plan_tablespaces(p, opts, tablespace_folder);
     if (rc == PGB_OK)
         rc = build_json(p);
     if (rc != PGB_OK) {
