@@ -60,6 +60,8 @@ int cmd_keygen(struct cli *cli);
 int cmd_restore(struct cli *cli);
 int cmd_policy(struct cli *cli);
 int cmd_drill(struct cli *cli);
+int cmd_check(struct cli *cli);
+int cmd_status(struct cli *cli);
 int cmd_backup(struct cli *cli);
 int cmd_verify(struct cli *cli);
 int cmd_verify_dir(struct cli *cli);

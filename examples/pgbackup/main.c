@@ -24,6 +24,9 @@ static const struct command commands[] = {
                "--pitr-window, --drill-every, --physical-every, ... change them", cmd_policy},
     {"drill", "restore into a scratch cluster, start it, run probes, record the measured RTO: [--backup ID] "
               "[--target-time T] [--probe 'SQL [=> EXPECTED]' ...]", cmd_drill},
+    {"check", "the advisor: goals not met and the classic mistakes; exit 1 when one is at error level", cmd_check},
+    {"status", "health for monitoring: --format text|json|prometheus|nagios (nagios: plugin exit codes)",
+     cmd_status},
     {"keygen", "make an X25519 key pair: --output FILE (private), FILE.pub", cmd_keygen},
     {"probe", "connect to PostgreSQL and report what backups depend on", cmd_probe},
     {"verify-dir", "verify a backup directory against its backup_manifest: DIR", cmd_verify_dir},

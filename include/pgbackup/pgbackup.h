@@ -18,6 +18,7 @@
 #include "restore.h"
 #include "policy.h"
 #include "drill.h"
+#include "status.h"
 #include "verify.h"
 #include "job.h"
 #include "manifest.h"

@@ -20,6 +20,7 @@ enum pgb_handle_magic {
     PGB_MAGIC_RESTORE_PLAN = 0x50474245, /* "PGBE" */
     PGB_MAGIC_POLICY = 0x50474259,      /* "PGBY" */
     PGB_MAGIC_DRILL = 0x50474244,       /* "PGBD" */
+    PGB_MAGIC_STATUS = 0x50474254,      /* "PGBT" */
     PGB_MAGIC_FREED = 0x44454144        /* "DEAD": set on free to catch reuse */
 };
 

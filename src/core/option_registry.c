@@ -120,6 +120,8 @@ const struct pgb_option_spec pgb_option_registry[] = {
      NULL, 0, 0},
     {"drill-timeout", PGB_OPTION_INTEGER, "3600", "SECONDS",
      "drill: how long the scratch server may take to recover to the target", NULL, 1, 604800},
+    {"format", PGB_OPTION_STRING, NULL, "FORMAT",
+     "logical backup: custom or directory; status: text, json, prometheus or nagios", NULL, 0, 0},
     {"dry-run", PGB_OPTION_BOOLEAN, "false", NULL, "show what would be done, do nothing", NULL, 0, 0},
     {"all", PGB_OPTION_BOOLEAN, "false", NULL, "verify: every backup", NULL, 0, 0},
     {"slot", PGB_OPTION_STRING, NULL, "NAME",

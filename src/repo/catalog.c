@@ -64,9 +64,14 @@ static int compare_keys(const void *a, const void *b)
 
 int pgb_catalog_read_all(struct pgb_repo *repo, json_t **records)
 {
+    return pgb_catalog_read_folder(repo, backups_folder, records);
+}
+
+int pgb_catalog_read_folder(struct pgb_repo *repo, const char *folder, json_t **records)
+{
     *records = NULL;
     char prefix[PGB_KEY_SIZE];
-    pgb_repo_cluster_key(repo, backups_folder, prefix);
+    pgb_repo_cluster_key(repo, folder, prefix);
     struct key_collector keys = {0};
     int rc = pgb_storage_list(repo->storage, prefix, collect_key, &keys);
     if (keys.failed)
