@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"check", "the advisor: goals not met and the classic mistakes; exit 1 when one is at error level", cmd_check},
     {"status", "health for monitoring: --format text|json|prometheus|nagios (nagios: plugin exit codes)",
      cmd_status},
+    {"runbook", "the recovery runbook of the cluster, in Markdown: [--output FILE]", cmd_runbook},
     {"keygen", "make an X25519 key pair: --output FILE (private), FILE.pub", cmd_keygen},
     {"probe", "connect to PostgreSQL and report what backups depend on", cmd_probe},
     {"verify-dir", "verify a backup directory against its backup_manifest: DIR", cmd_verify_dir},

@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "drill.h"
 #include "status.h"
+#include "runbook.h"
 #include "verify.h"
 #include "job.h"
 #include "manifest.h"

@@ -158,5 +158,21 @@ fi
 rc=$?
 [ "$rc" -eq 2 ] && ok unknown_format_exits_2 || fail "unknown_format_exits_2: exit $rc"
 
+# The runbook: real backup ids and drill history; generating it clears no-runbook, a policy change brings it back.
+"$pgbackup" --config "$work/pgbackup.conf" runbook --output "$work/RUNBOOK.md" 2>/dev/null || fail "runbook"
+backup_id=$("$pgbackup" --config "$work/pgbackup.conf" --json list | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+if grep -q "restore --to /srv/pg/restored --backup $backup_id" "$work/RUNBOOK.md" &&
+   grep -q "pgbackup --config $work/pgbackup.conf restore" "$work/RUNBOOK.md" &&
+   grep -qE '^\| `[0-9T.]+Z-drill` \| `'"$backup_id"'` \| yes \|' "$work/RUNBOOK.md" &&
+   grep -q '^## Drill history' "$work/RUNBOOK.md"; then
+  ok runbook_names_real_backups_and_drills
+else
+  fail "runbook_names_real_backups_and_drills: $(head -c 3000 "$work/RUNBOOK.md")"
+fi
+expect_no_finding runbook_generated "$work/pgbackup.conf" no-runbook
+sleep 1.1
+"$pgbackup" --config "$work/pgbackup.conf" policy --rto 1h >/dev/null
+expect_finding runbook_outdated_after_a_policy_change "$work/pgbackup.conf" "warning:no-runbook"
+
 echo "status: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
