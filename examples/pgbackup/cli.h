@@ -63,6 +63,7 @@ int cmd_drill(struct cli *cli);
 int cmd_check(struct cli *cli);
 int cmd_status(struct cli *cli);
 int cmd_runbook(struct cli *cli);
+int cmd_expire(struct cli *cli);
 int cmd_backup(struct cli *cli);
 int cmd_verify(struct cli *cli);
 int cmd_verify_dir(struct cli *cli);

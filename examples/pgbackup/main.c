@@ -28,6 +28,8 @@ static const struct command commands[] = {
     {"status", "health for monitoring: --format text|json|prometheus|nagios (nagios: plugin exit codes)",
      cmd_status},
     {"runbook", "the recovery runbook of the cluster, in Markdown: [--output FILE]", cmd_runbook},
+    {"expire", "apply the policy's retention; never removes what the PITR window needs: [--dry-run] [--as-of T]",
+     cmd_expire},
     {"keygen", "make an X25519 key pair: --output FILE (private), FILE.pub", cmd_keygen},
     {"probe", "connect to PostgreSQL and report what backups depend on", cmd_probe},
     {"verify-dir", "verify a backup directory against its backup_manifest: DIR", cmd_verify_dir},

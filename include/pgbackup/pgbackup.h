@@ -20,6 +20,7 @@
 #include "drill.h"
 #include "status.h"
 #include "runbook.h"
+#include "expire.h"
 #include "verify.h"
 #include "job.h"
 #include "manifest.h"

@@ -122,6 +122,8 @@ const struct pgb_option_spec pgb_option_registry[] = {
      "drill: how long the scratch server may take to recover to the target", NULL, 1, 604800},
     {"format", PGB_OPTION_STRING, NULL, "FORMAT",
      "logical backup: custom or directory; status: text, json, prometheus or nagios", NULL, 0, 0},
+    {"as-of", PGB_OPTION_STRING, NULL, "TIME", "expire: judge ages as of this time (what-if planning)", NULL, 0,
+     0},
     {"dry-run", PGB_OPTION_BOOLEAN, "false", NULL, "show what would be done, do nothing", NULL, 0, 0},
     {"all", PGB_OPTION_BOOLEAN, "false", NULL, "verify: every backup", NULL, 0, 0},
     {"slot", PGB_OPTION_STRING, NULL, "NAME",
