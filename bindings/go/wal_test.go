@@ -123,3 +123,91 @@ func TestWALPushRefusesASegmentAtTheWrongPosition(t *testing.T) {
 	}
 	asError(t, repo.WALPush(path, nil), -6)
 }
+
+func TestWALPushWithJobsPushesTheReadySegmentsAhead(t *testing.T) {
+	dir := t.TempDir()
+	repo := mustInit(t, openStorage(t, newContext(t), filepath.Join(dir, "repo")), nil)
+	pgWAL := filepath.Join(dir, "pg_wal")
+	if err := os.MkdirAll(filepath.Join(pgWAL, "archive_status"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	var contents [][]byte
+	for segno := uint64(3); segno <= 5; segno++ {
+		name, data := fakeSegment(segno, uint32(segno))
+		if err := os.WriteFile(filepath.Join(pgWAL, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(pgWAL, "archive_status", name+".ready"), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		names, contents = append(names, name), append(contents, data)
+	}
+	if err := repo.WALPush(filepath.Join(pgWAL, names[0]), options(t, "jobs", "2")); err != nil {
+		t.Fatalf("WALPush: %v", err)
+	}
+	for _, name := range names[1:] {
+		if _, err := os.Stat(filepath.Join(pgWAL, "pgbackup.spool", name+".pushed")); err != nil {
+			t.Errorf("no push-ahead marker for %s: %v", name, err)
+		}
+	}
+	// The call for a segment pushed ahead needs no repository at all.
+	if err := os.Rename(filepath.Join(dir, "repo"), filepath.Join(dir, "repo.away")); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.WALPush(filepath.Join(pgWAL, names[1]), nil); err != nil {
+		t.Fatalf("WALPush of a segment pushed ahead, repository away: %v", err)
+	}
+	if err := os.Rename(filepath.Join(dir, "repo.away"), filepath.Join(dir, "repo")); err != nil {
+		t.Fatal(err)
+	}
+	mustFetchEqual(t, repo, names[2], contents[2])
+}
+
+func TestWALFetchWithPrefetchServesFromTheSpool(t *testing.T) {
+	dir := t.TempDir()
+	repo := mustInit(t, openStorage(t, newContext(t), filepath.Join(dir, "repo")), nil)
+	var names []string
+	var contents [][]byte
+	for segno := uint64(6); segno <= 9; segno++ {
+		name, path, data := writeSegment(t, segno, uint32(segno))
+		if err := repo.WALPush(path, nil); err != nil {
+			t.Fatalf("WALPush: %v", err)
+		}
+		names, contents = append(names, name), append(contents, data)
+	}
+	pgWAL := filepath.Join(dir, "pg_wal")
+	if err := os.Mkdir(pgWAL, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(pgWAL, "RECOVERYXLOG")
+	if err := repo.WALFetchWithOptions(names[0], dest, options(t, "prefetch", "2")); err != nil {
+		t.Fatalf("WALFetchWithOptions: %v", err)
+	}
+	spool := filepath.Join(pgWAL, "pgbackup.spool")
+	for i := 1; i <= 2; i++ {
+		got, err := os.ReadFile(filepath.Join(spool, names[i]+".segment"))
+		if err != nil || !bytes.Equal(got, contents[i]) {
+			t.Fatalf("spooled %s: %d bytes (%v), not the %d archived", names[i], len(got), err, len(contents[i]))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(spool, names[3]+".segment")); !os.IsNotExist(err) {
+		t.Errorf("%s was prefetched beyond the count: %v", names[3], err)
+	}
+	// Served from the spool, byte for byte, with the repository out of reach.
+	if err := os.Rename(filepath.Join(dir, "repo"), filepath.Join(dir, "repo.away")); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.WALFetchWithOptions(names[1], dest, nil); err != nil {
+		t.Fatalf("fetch of a prefetched segment, repository away: %v", err)
+	}
+	if got, err := os.ReadFile(dest); err != nil || !bytes.Equal(got, contents[1]) {
+		t.Fatalf("served %d bytes (%v), not the %d archived", len(got), err, len(contents[1]))
+	}
+	if err := repo.WALFetch(names[3], dest); err == nil {
+		t.Errorf("a segment never prefetched was served with the repository away")
+	}
+	if err := os.Rename(filepath.Join(dir, "repo.away"), filepath.Join(dir, "repo")); err != nil {
+		t.Fatal(err)
+	}
+}

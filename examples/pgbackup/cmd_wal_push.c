@@ -6,6 +6,11 @@
  * already with identical content); 1 for any failure, which the server retries
  * later; 2 for a wrong command line. Never above 125: that would restart the
  * archiver instead of counting a failure in pg_stat_archiver.
+ *
+ * With --jobs N (2 or more), the segments the server has ready after PATH
+ * (up to --push-ahead, default 4 x N) are archived too, in parallel, and
+ * marked in the spool (--spool-dir, default pg_wal/pgbackup.spool): the
+ * server's calls for them then return at once.
  */
 #include <stdio.h>
 

@@ -33,9 +33,10 @@ static const struct command commands[] = {
     {"keygen", "make an X25519 key pair: --output FILE (private), FILE.pub", cmd_keygen},
     {"probe", "connect to PostgreSQL and report what backups depend on", cmd_probe},
     {"verify-dir", "verify a backup directory against its backup_manifest: DIR", cmd_verify_dir},
-    {"wal-push", "archive one WAL file, for archive_command: PATH (%p)", cmd_wal_push},
-    {"wal-fetch", "restore one archived WAL file, for restore_command: NAME DEST (%f %p); exit 1 only when "
-                  "not archived, 126 for any other failure", cmd_wal_fetch},
+    {"wal-push", "archive one WAL file, for archive_command: PATH (%p); with --jobs N also the ready segments "
+                 "after it, in parallel", cmd_wal_push},
+    {"wal-fetch", "restore one archived WAL file, for restore_command: NAME DEST (%f %p), prefetching the next "
+                  "--prefetch N (8); exit 1 only when not archived, 126 for any other failure", cmd_wal_fetch},
 };
 enum { COMMAND_COUNT = sizeof(commands) / sizeof(commands[0]) };
 

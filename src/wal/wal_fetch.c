@@ -8,144 +8,129 @@
  * and the CLI turns it into exit status 126, which stops recovery.
  *
  * The destination exists only once complete: the content goes to a temporary
- * file beside it, is synced, then renamed into place, and the folder synced.
+ * file beside it, is synced, then renamed into place, and the folder synced
+ * (wal_read.c). A segment prefetched by an earlier call is renamed from the
+ * spool instead, once its content proves to be what its marker recorded.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <time.h>
 
 #include <pgbackup/error.h>
+#include <pgbackup/options.h>
 #include <pgbackup/wal.h>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "core/text.h"
-#include "wal/wal_file.h"
-#include "wal/wal_sum.h"
-
-enum { COPY_BUFFER_SIZE = 256 * 1024 };
-
-/* One archived file found: its key and, when it has one, its checksum record. */
-struct archived {
-    char name[PGB_WAL_FILE_NAME_MAX + 1];
-    char key[PGB_KEY_SIZE];
-    int has_sum;
-    struct pgb_wal_sum sum;
-};
+#include "pg/lsn.h"
+#include "storage/storage.h"
+#include "wal/wal_prefetch.h"
+#include "wal/wal_read.h"
+#include "wal/wal_spool.h"
 
 /*
- * Look for name in the archive and open it. The checksum record is read
- * before the object: records are written after their object, so a record
- * whose object is absent is damage, never "not archived".
+ * Serve name from the spool when an earlier call prefetched it from this
+ * repository and cluster and the spooled bytes are still the ones fetched.
+ * Anything else is not served: no entry, a torn marker or one of another
+ * repository or cluster (left for its owner, or cleaned once older), content
+ * that differs from its marker or a spool on another filesystem (removed).
+ * *served says whether destination now holds it; the return value is a
+ * failure to make it durable there.
  */
-static int open_archived(struct pgb_repo *repo, const char *name, uint32_t timeline, struct archived *found,
-                         pgb_object_reader **reader)
+static int serve_from_spool(struct pgb_repo *repo, const struct pgb_wal_spool *spool, const char *name,
+                            const char *destination, int *served)
 {
-    snprintf(found->name, sizeof(found->name), "%s", name);
-    pgb_wal_archive_key(repo, name, timeline, found->key);
-    char sum_key[PGB_KEY_SIZE];
-    pgb_wal_sum_key(found->key, sum_key);
-    int rc = pgb_wal_sum_read(repo, sum_key, name, &found->sum);
-    found->has_sum = rc == PGB_OK;
-    if (rc == PGB_ENOTFOUND) {
-        pgb_error_clear(repo->ctx);
-        rc = PGB_OK;
-    }
-    if (rc != PGB_OK)
-        return rc;
-    rc = pgb_object_reader_open(reader, repo->storage, found->key, &repo->keys,
-                                found->has_sum ? found->sum.sha256 : NULL);
-    if (rc == PGB_ENOTFOUND && found->has_sum)
-        rc = pgb_error_set(repo->ctx, PGB_ECORRUPT, "the archived copy of WAL file %s (%s) is missing, though its "
-                           "checksum record is there: the archive is damaged", name, found->key);
-    return rc;
-}
-
-static int write_all(int fd, const uint8_t *data, size_t size)
-{
-    while (size > 0) {
-        ssize_t n = write(fd, data, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        data += n;
-        size -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Local failures are PGB_EIO whatever errno says: never PGB_ENOTFOUND, which would read as "not archived". */
-static int local_error(pgb_ctx *ctx, const char *what, const char *path)
-{
-    return pgb_error_set(ctx, PGB_EIO, "cannot %s %s: %s", what, path, strerror(errno));
-}
-
-static int sync_folder(pgb_ctx *ctx, const char *folder)
-{
-    int fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return local_error(ctx, "open folder", folder);
-    int rc = fsync(fd) == 0 ? PGB_OK : local_error(ctx, "fsync folder", folder);
-    close(fd);
-    return rc;
-}
-
-/* Copy the object's plaintext into destination through a temporary file beside it. */
-static int copy_to(struct pgb_repo *repo, pgb_object_reader *reader, const struct archived *found,
-                   const char *destination)
-{
-    pgb_ctx *ctx = repo->ctx;
+    *served = 0;
+    struct pgb_wal_sum marked, held;
+    if (!pgb_wal_spool_marked(spool, PGB_WAL_SPOOL_FETCHED, name, &marked))
+        return PGB_OK;
+    char *segment = pgb_wal_spool_path(spool, name, ".segment");
     char *copy = pgb_text_dup(destination);
-    char *folder = copy ? dirname(copy) : NULL;
-    const char *slash = strrchr(destination, '/');
-    char *temp = folder ? pgb_text_printf("%s/.%s.pgbackup-XXXXXX", folder, slash ? slash + 1 : destination) : NULL;
-    uint8_t *buffer = temp ? malloc(COPY_BUFFER_SIZE) : NULL;
-    if (!buffer) {
-        free(temp);
+    if (!segment || !copy) {
+        free(segment);
         free(copy);
-        return pgb_error_nomem(ctx);
+        return pgb_error_nomem(repo->ctx);
     }
     int rc = PGB_OK;
-    int fd = mkstemp(temp);
-    if (fd < 0)
-        rc = local_error(ctx, "create a temporary file beside", destination);
-    uint64_t total = 0;
-    while (rc == PGB_OK) {
-        size_t got = 0;
-        rc = pgb_object_reader_read(reader, buffer, COPY_BUFFER_SIZE, &got);
-        if (rc != PGB_OK || got == 0)
-            break;
-        total += got;
-        if (write_all(fd, buffer, got) != 0)
-            rc = local_error(ctx, "write", temp);
+    if (pgb_wal_spool_local_sum(segment, &held) != 0 || !pgb_wal_sum_equal(&marked, &held)) {
+        pgb_log(repo->ctx, PGB_LOG_WARNING, "the prefetched copy of WAL segment %s in %s does not match its marker: "
+                "fetching it from the repository", name, spool->folder);
+    } else if (rename(segment, destination) != 0) {
+        pgb_log(repo->ctx, PGB_LOG_WARNING, "cannot move the prefetched copy of WAL segment %s into %s (%s): "
+                "fetching it from the repository", name, destination, strerror(errno));
+    } else {
+        *served = 1;
+        rc = pgb_wal_sync_folder(repo->ctx, dirname(copy));
+        if (rc == PGB_OK)
+            pgb_log(repo->ctx, PGB_LOG_DEBUG, "WAL segment %s served from the spool %s", name, spool->folder);
     }
-    if (rc == PGB_OK && found->has_sum && total != found->sum.size)
-        rc = pgb_error_set(ctx, PGB_ECORRUPT, "archived WAL file %s is damaged: it holds %" PRIu64 " bytes, its "
-                           "checksum record says %" PRIu64, found->key, total, found->sum.size);
-    if (rc == PGB_OK && fsync(fd) != 0)
-        rc = local_error(ctx, "fsync", temp);
-    if (fd >= 0 && close(fd) != 0 && rc == PGB_OK)
-        rc = local_error(ctx, "close", temp);
-    if (rc == PGB_OK && rename(temp, destination) != 0)
-        rc = local_error(ctx, "rename into", destination);
-    if (rc != PGB_OK && fd >= 0)
-        unlink(temp);
-    if (rc == PGB_OK)
-        rc = sync_folder(ctx, folder);
-    free(buffer);
-    free(temp);
+    pgb_wal_spool_unmark(spool, PGB_WAL_SPOOL_FETCHED, name);
+    free(segment);
     free(copy);
     return rc;
 }
 
-int pgb_wal_fetch(pgb_repo *repo, const char *name, const char *destination)
+/* The "prefetch" option: how many segments to fetch ahead (0 when opts is NULL or leaves it unset). */
+static int prefetch_count(const pgb_options *opts)
+{
+    int64_t count = 0;
+    if (!opts || pgb_options_get_int(opts, "prefetch", &count) != PGB_OK || count < 0)
+        return 0;
+    return count > INT32_MAX ? INT32_MAX : (int)count;
+}
+
+/* How often, and how far apart, fetch_partial looks again. */
+enum { PARTIAL_ATTEMPTS = 5, PARTIAL_RETRY_MS = 200 };
+
+/*
+ * Serve segment name from its partial segment into destination. A WAL
+ * receiver replaces the partial as WAL arrives (object, then record) and
+ * removes it once the whole segment is stored (record, then object), so a
+ * read between two of its writes can find record and object disagreeing, or
+ * the partial gone because the segment just arrived: each attempt looks for
+ * the segment first, then the partial, and only the last attempt's failure
+ * counts. PGB_ENOTFOUND when neither is archived.
+ */
+static int fetch_partial(struct pgb_repo *repo, const char *name, uint32_t timeline, const char *destination)
+{
+    char partial_name[PGB_WAL_FILE_NAME_MAX + 1];
+    snprintf(partial_name, sizeof(partial_name), "%s.partial", name);
+    int rc = PGB_OK;
+    for (int attempt = 1; attempt <= PARTIAL_ATTEMPTS; attempt++) {
+        if (attempt > 1)
+            pgb_error_clear(repo->ctx);
+        if (rc == PGB_ECORRUPT) { /* give the receiver time to write the record after the object */
+            struct timespec pause = {0, PARTIAL_RETRY_MS * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+        struct pgb_wal_archived found;
+        pgb_object_reader *reader = NULL;
+        const char *served = name;
+        rc = attempt > 1 ? pgb_wal_archived_open(repo, name, timeline, &found, &reader) : PGB_ENOTFOUND;
+        if (rc == PGB_ENOTFOUND) {
+            pgb_error_clear(repo->ctx);
+            served = partial_name;
+            rc = pgb_wal_archived_open(repo, partial_name, timeline, &found, &reader);
+        }
+        if (rc == PGB_OK)
+            rc = pgb_wal_archived_copy(repo, reader, &found, destination, NULL);
+        pgb_object_reader_close(reader);
+        if (rc == PGB_OK && served == partial_name)
+            pgb_log(repo->ctx, PGB_LOG_INFO, "WAL segment %s was archived only as %s: served its content", name,
+                    partial_name);
+        /* Not found after the segment was looked for again is "not archived"; damage is damage once it stays. */
+        if (rc == PGB_OK || (rc == PGB_ENOTFOUND && attempt > 1) || (rc != PGB_ENOTFOUND && rc != PGB_ECORRUPT))
+            return rc;
+    }
+    return rc;
+}
+
+int pgb_wal_fetch_with_options(pgb_repo *repo, const char *name, const char *destination, const pgb_options *opts)
 {
     if (!pgb_repo_is_valid(repo))
         return PGB_EINVALID;
@@ -158,14 +143,28 @@ int pgb_wal_fetch(pgb_repo *repo, const char *name, const char *destination)
     if (strchr(name, '/'))
         return pgb_error_set(ctx, PGB_EINVALID, "%s is not a WAL file name: it has a folder", name);
     int rc = pgb_wal_file_classify(ctx, NULL, name, &kind, &timeline);
+    int segment = rc == PGB_OK && kind == PGB_WAL_FILE_SEGMENT;
+    /* Only segments go through the spool: history files are small, and must always be the archive's own answer. */
+    struct pgb_wal_spool spool = {0};
+    if (segment)
+        rc = pgb_wal_spool_init(&spool, repo, opts, destination);
+    if (segment && rc == PGB_OK) {
+        int served = 0;
+        rc = serve_from_spool(repo, &spool, name, destination, &served);
+        if (served) {
+            pgb_wal_spool_clean(&spool, PGB_WAL_SPOOL_FETCHED, name);
+            pgb_wal_spool_free(&spool);
+            return rc;
+        }
+    }
     if (rc == PGB_OK)
         rc = pgb_wal_check_cluster(repo);
-    if (rc != PGB_OK)
-        return rc;
-    struct archived found;
+    struct pgb_wal_archived found;
     pgb_object_reader *reader = NULL;
-    rc = open_archived(repo, name, timeline, &found, &reader);
-    if (rc == PGB_ENOTFOUND && kind == PGB_WAL_FILE_SEGMENT) {
+    int partial = 0;
+    if (rc == PGB_OK)
+        rc = pgb_wal_archived_open(repo, name, timeline, &found, &reader);
+    if (rc == PGB_ENOTFOUND && segment) {
         /*
          * Never archived complete, but perhaps as a partial segment: the last
          * file of a receiver's stream, or the last segment of a timeline that
@@ -173,18 +172,28 @@ int pgb_wal_fetch(pgb_repo *repo, const char *name, const char *destination)
          * there, and serving it lets recovery replay up to the newest byte.
          */
         pgb_error_clear(ctx);
-        char partial[PGB_WAL_FILE_NAME_MAX + 1];
-        snprintf(partial, sizeof(partial), "%s.partial", name);
-        rc = open_archived(repo, partial, timeline, &found, &reader);
-        if (rc == PGB_OK)
-            pgb_log(ctx, PGB_LOG_INFO, "WAL segment %s was archived only as %s: serving its content", name, partial);
+        rc = fetch_partial(repo, name, timeline, destination);
+        partial = 1;
     }
     if (rc == PGB_ENOTFOUND)
-        return pgb_error_set(ctx, PGB_ENOTFOUND, "WAL file %s is not archived in cluster %s of repository %s", name,
-                             repo->cluster, pgb_storage_name(repo->storage));
-    if (rc != PGB_OK)
-        return rc;
-    rc = copy_to(repo, reader, &found, destination);
+        rc = pgb_error_set(ctx, PGB_ENOTFOUND, "WAL file %s is not archived in cluster %s of repository %s", name,
+                           repo->cluster, pgb_storage_name(repo->storage));
+    /* The segment is there: the ones after it are worth fetching while it is copied (its record gives their size). */
+    struct pgb_wal_prefetch *prefetch = NULL;
+    if (rc == PGB_OK && segment && !partial && found.has_sum && pgb_wal_segment_size_valid(found.sum.size))
+        prefetch = pgb_wal_prefetch_start(repo, name, found.sum.size, &spool, prefetch_count(opts));
+    if (rc == PGB_OK && !partial)
+        rc = pgb_wal_archived_copy(repo, reader, &found, destination, NULL);
     pgb_object_reader_close(reader);
+    /* Only the requested file's own fetch decides the result. */
+    pgb_wal_prefetch_finish(prefetch);
+    if (spool.folder)
+        pgb_wal_spool_clean(&spool, PGB_WAL_SPOOL_FETCHED, name);
+    pgb_wal_spool_free(&spool);
     return rc;
+}
+
+int pgb_wal_fetch(pgb_repo *repo, const char *name, const char *destination)
+{
+    return pgb_wal_fetch_with_options(repo, name, destination, NULL);
 }

@@ -10,7 +10,13 @@
  * without a record; the next push of the same file proves the content equal
  * by reading the object back, which needs a key that can read, and then
  * writes the missing record.
+ *
+ * pgb_wal_push_file() is that whole path for one file; the public call adds
+ * the push-ahead markers around it (wal_push_ahead.c), so that a segment
+ * pushed ahead is exactly as durable as one pushed by its own call.
  */
+#include "wal/wal_push.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,7 +36,8 @@
 #include "pipeline/compress.h"
 #include "storage/storage.h"
 #include "wal/wal_file.h"
-#include "wal/wal_sum.h"
+#include "wal/wal_push_ahead.h"
+#include "wal/wal_spool.h"
 
 enum { READ_BUFFER_SIZE = 256 * 1024 };
 
@@ -132,8 +139,9 @@ static int conflict(struct push *p)
                          "archived copy is kept (%s)", p->name, p->key);
 }
 
-static int identical(struct push *p)
+static int identical(struct push *p, const struct pgb_wal_sum *local, struct pgb_wal_sum *pushed)
 {
+    *pushed = *local;
     pgb_log(p->ctx, PGB_LOG_INFO, "WAL file %s was archived already with identical content", p->name);
     return PGB_OK;
 }
@@ -153,8 +161,8 @@ static int write_sum(struct push *p, const struct pgb_wal_sum *sum)
     return rc;
 }
 
-/* The object exists: decide between an identical re-push and a conflict. */
-static int settle_existing(struct push *p)
+/* The object exists: decide between an identical re-push (pushed set to its sum) and a conflict. */
+static int settle_existing(struct push *p, struct pgb_wal_sum *pushed)
 {
     struct pgb_wal_sum local, recorded;
     int rc = local_sum(p, &local);
@@ -162,7 +170,7 @@ static int settle_existing(struct push *p)
         return rc;
     rc = pgb_wal_sum_read(p->repo, p->sum_key, p->name, &recorded);
     if (rc == PGB_OK)
-        return pgb_wal_sum_equal(&local, &recorded) ? identical(p) : conflict(p);
+        return pgb_wal_sum_equal(&local, &recorded) ? identical(p, &local, pushed) : conflict(p);
     if (rc != PGB_ENOTFOUND)
         return rc;
     /* An earlier push died between the object and its record: compare the content itself, or refuse to guess. */
@@ -181,7 +189,7 @@ static int settle_existing(struct push *p)
     if (!pgb_wal_sum_equal(&local, &archived))
         return conflict(p);
     rc = write_sum(p, &local);
-    return rc == PGB_OK ? identical(p) : rc;
+    return rc == PGB_OK ? identical(p, &local, pushed) : rc;
 }
 
 static int write_block(void *payload, const uint8_t *data, size_t size)
@@ -232,13 +240,65 @@ static int open_file(struct push *p)
     return pgb_wal_segment_check(p->ctx, p->path, p->name, header, (size_t)got, p->size);
 }
 
-static int read_spec(struct push *p, const pgb_options *opts)
+int pgb_wal_push_spec(pgb_ctx *ctx, const pgb_options *opts, struct pgb_object_spec *spec)
 {
     const char *compress = "zstd:3";
     if (opts)
         pgb_options_get(opts, "compress", &compress);
-    p->spec = (struct pgb_object_spec){.seal = PGB_SEAL_REPOSITORY, .flags = PGB_STORAGE_NO_OVERWRITE};
-    return pgb_codec_parse(p->ctx, compress ? compress : "zstd:3", &p->spec.codec, &p->spec.level);
+    *spec = (struct pgb_object_spec){.seal = PGB_SEAL_REPOSITORY, .flags = PGB_STORAGE_NO_OVERWRITE};
+    return pgb_codec_parse(ctx, compress ? compress : "zstd:3", &spec->codec, &spec->level);
+}
+
+int pgb_wal_push_file(struct pgb_repo *repo, const char *path, const struct pgb_object_spec *spec,
+                      struct pgb_wal_sum *pushed)
+{
+    pgb_ctx *ctx = repo->ctx;
+    const char *slash = strrchr(path, '/');
+    struct push p = {.repo = repo, .ctx = ctx, .path = path, .name = slash ? slash + 1 : path, .fd = -1,
+                     .spec = *spec};
+    struct pgb_wal_sum unused = {0};
+    if (!pushed)
+        pushed = &unused;
+    int rc = pgb_wal_file_classify(ctx, path, p.name, &p.kind, &p.timeline);
+    if (rc == PGB_OK)
+        rc = open_file(&p);
+    if (rc == PGB_OK && !(p.buffer = malloc(READ_BUFFER_SIZE)))
+        rc = pgb_error_nomem(ctx);
+    if (rc == PGB_OK) {
+        pgb_wal_archive_key(repo, p.name, p.timeline, p.key);
+        pgb_wal_sum_key(p.key, p.sum_key);
+        rc = pgb_storage_stat(repo->storage, p.key, NULL);
+        if (rc == PGB_OK) {
+            rc = settle_existing(&p, pushed);
+        } else if (rc == PGB_ENOTFOUND) {
+            pgb_error_clear(ctx);
+            rc = store(&p, pushed);
+            if (rc == PGB_EEXISTS) { /* archived meanwhile by another push */
+                pgb_error_clear(ctx);
+                rc = settle_existing(&p, pushed);
+            } else if (rc == PGB_OK) {
+                rc = write_sum(&p, pushed);
+                if (rc == PGB_OK)
+                    pgb_log(ctx, PGB_LOG_DEBUG, "WAL %s %s archived as %s", pgb_wal_file_kind_name(p.kind), p.name,
+                            p.key);
+            }
+        }
+    }
+    if (p.fd >= 0)
+        close(p.fd);
+    free(p.buffer);
+    return rc;
+}
+
+/*
+ * Whether an earlier call pushed this segment ahead, with this very content,
+ * to this repository and cluster: then it is archived and durable already.
+ */
+static int pushed_ahead(const struct pgb_wal_spool *spool, const char *path, const char *name)
+{
+    struct pgb_wal_sum marked, local;
+    return pgb_wal_spool_marked(spool, PGB_WAL_SPOOL_PUSHED, name, &marked) &&
+           pgb_wal_spool_local_sum(path, &local) == 0 && pgb_wal_sum_equal(&marked, &local);
 }
 
 int pgb_wal_push_with_options(pgb_repo *repo, const char *path, const pgb_options *opts)
@@ -250,40 +310,38 @@ int pgb_wal_push_with_options(pgb_repo *repo, const char *path, const pgb_option
     if (!path || !*path)
         return pgb_error_set(ctx, PGB_EINVALID, "pgb_wal_push: no path given");
     const char *slash = strrchr(path, '/');
-    struct push p = {.repo = repo, .ctx = ctx, .path = path, .name = slash ? slash + 1 : path, .fd = -1};
-    int rc = pgb_wal_file_classify(ctx, path, p.name, &p.kind, &p.timeline);
+    const char *name = slash ? slash + 1 : path;
+    int kind = 0;
+    struct pgb_object_spec spec;
+    struct pgb_wal_spool spool = {0};
+    int rc = pgb_wal_file_classify(ctx, path, name, &kind, NULL);
     if (rc == PGB_OK)
-        rc = read_spec(&p, opts);
+        rc = pgb_wal_push_spec(ctx, opts, &spec);
+    int segment = rc == PGB_OK && kind == PGB_WAL_FILE_SEGMENT;
+    if (segment)
+        rc = pgb_wal_spool_init(&spool, repo, opts, path);
+    if (rc == PGB_OK && segment && pushed_ahead(&spool, path, name)) {
+        pgb_log(ctx, PGB_LOG_DEBUG, "WAL segment %s was archived ahead by an earlier wal-push", name);
+        pgb_wal_spool_unmark(&spool, PGB_WAL_SPOOL_PUSHED, name);
+        pgb_wal_spool_free(&spool);
+        return PGB_OK;
+    }
     if (rc == PGB_OK)
         rc = pgb_wal_check_cluster(repo);
+    struct pgb_wal_push_ahead *ahead = NULL;
+    if (rc == PGB_OK && segment)
+        ahead = pgb_wal_push_ahead_start(repo, path, &spec, &spool, opts);
     if (rc == PGB_OK)
-        rc = open_file(&p);
-    if (rc == PGB_OK && !(p.buffer = malloc(READ_BUFFER_SIZE)))
-        rc = pgb_error_nomem(ctx);
-    if (rc == PGB_OK) {
-        pgb_wal_archive_key(repo, p.name, p.timeline, p.key);
-        pgb_wal_sum_key(p.key, p.sum_key);
-        rc = pgb_storage_stat(repo->storage, p.key, NULL);
-        if (rc == PGB_OK) {
-            rc = settle_existing(&p);
-        } else if (rc == PGB_ENOTFOUND) {
-            pgb_error_clear(ctx);
-            struct pgb_wal_sum sum;
-            rc = store(&p, &sum);
-            if (rc == PGB_EEXISTS) { /* archived meanwhile by another push */
-                pgb_error_clear(ctx);
-                rc = settle_existing(&p);
-            } else if (rc == PGB_OK) {
-                rc = write_sum(&p, &sum);
-                if (rc == PGB_OK)
-                    pgb_log(ctx, PGB_LOG_DEBUG, "WAL %s %s archived as %s", pgb_wal_file_kind_name(p.kind), p.name,
-                            p.key);
-            }
-        }
-    }
-    if (p.fd >= 0)
-        close(p.fd);
-    free(p.buffer);
+        rc = pgb_wal_push_file(repo, path, &spec, NULL);
+    /* Only the file's own push decides the result: what failed ahead is logged, and pushed by its own call. */
+    pgb_wal_push_ahead_finish(ahead);
+    /* Our own marker that did not match the file is stale; one of another repository or cluster is its owner's. */
+    struct pgb_wal_sum stale;
+    if (spool.folder && pgb_wal_spool_marked(&spool, PGB_WAL_SPOOL_PUSHED, name, &stale))
+        pgb_wal_spool_unmark(&spool, PGB_WAL_SPOOL_PUSHED, name);
+    if (spool.folder)
+        pgb_wal_spool_clean(&spool, PGB_WAL_SPOOL_PUSHED, name);
+    pgb_wal_spool_free(&spool);
     return rc;
 }
 

@@ -187,6 +187,7 @@ _PROTOTYPES = {
     "pgb_wal_push": (c_int, [RepoPtr, c_char_p]),
     "pgb_wal_push_with_options": (c_int, [RepoPtr, c_char_p, OptionsPtr]),
     "pgb_wal_fetch": (c_int, [RepoPtr, c_char_p, c_char_p]),
+    "pgb_wal_fetch_with_options": (c_int, [RepoPtr, c_char_p, c_char_p, OptionsPtr]),
 }
 
 

@@ -196,7 +196,11 @@ class Repo:
         path: the file (str or path; relative to the current directory). Its
         name says what it is: a segment, TTTTTTTT.history, a .backup or a
         .partial file. options: an Options or a mapping, such as {"compress":
-        "zstd:9"} (default zstd:3). Returns once the file is durable. Pushing
+        "zstd:9"} (default zstd:3); {"jobs": 2} or more also pushes the
+        segments ready after it (archive_status/*.ready, up to "push-ahead",
+        default 4 x jobs) in parallel, marking them in "spool-dir" (default
+        pgbackup.spool beside the file) so that their own calls return at
+        once. Returns once the file is durable. Pushing
         an identical file again succeeds. Raises Error -5 (PGB_EEXISTS) when
         the archive holds different content under the name (the archived copy
         is kept), -6 (PGB_ECORRUPT) for a file named as a segment that is not
@@ -209,19 +213,27 @@ class Repo:
         else:
             self._run_with_options(options, lambda repo, opts: lib.pgb_wal_push_with_options(repo, source, opts))
 
-    def wal_fetch(self, name, destination):
+    def wal_fetch(self, name, destination, options=None):
         """Restore one archived WAL file, as restore_command does ('... wal-fetch %f %p').
 
         name: the file's name as the server asks for it (%f); destination:
         where to write it (%p), which appears only once complete (written
         through a temporary file, synced and renamed). A segment archived only
-        as <name>.partial is served from it. Raises Error -4 (PGB_ENOTFOUND)
-        only when the file is certainly not archived, -13 (PGB_EAUTH) when this
-        handle holds only the writer key, -6 (PGB_ECORRUPT) for damage.
+        as <name>.partial is served from it. options: an Options or a mapping,
+        such as {"prefetch": 8}: also fetch the 8 segments after a segment into
+        the spool ("spool-dir", default pgbackup.spool beside destination),
+        from which the next calls are served without reaching the repository
+        (default 0: none). Raises Error -4 (PGB_ENOTFOUND) only when the file
+        is certainly not archived, -13 (PGB_EAUTH) when this handle holds only
+        the writer key, -6 (PGB_ECORRUPT) for damage.
         """
         wanted = to_c(name, "WAL file name")
         target = to_c(destination, "destination")
-        self._run(lambda repo: lib.pgb_wal_fetch(repo, wanted, target))
+        if options is None:
+            self._run(lambda repo: lib.pgb_wal_fetch(repo, wanted, target))
+        else:
+            self._run_with_options(options, lambda repo, opts: lib.pgb_wal_fetch_with_options(
+                repo, wanted, target, opts))
 
     def close(self):
         """Close the repository (its jobs and restore plans first), releasing its lock. Safe to repeat."""

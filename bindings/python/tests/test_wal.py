@@ -104,3 +104,62 @@ def test_push_refuses_a_name_that_is_not_a_wal_file(repo, tmp_path):
     with pytest.raises(Error) as raised:
         repo.wal_push(path)
     assert raised.value.code == -3  # PGB_EINVALID
+
+
+def ready_segment(pg_wal, segno, seed):
+    """A segment in pg_wal with its archive_status/<name>.ready, as the server leaves it for archiving."""
+    name, path, data = write_segment(pg_wal, segno, seed)
+    (pg_wal / "archive_status").mkdir(exist_ok=True)
+    (pg_wal / "archive_status" / (name + ".ready")).write_bytes(b"")
+    return name, path, data
+
+
+def test_push_with_jobs_pushes_the_ready_segments_ahead(repo, tmp_path):
+    pg_wal = tmp_path / "pg_wal"
+    segments = [ready_segment(pg_wal, segno, seed=segno) for segno in (3, 4, 5)]
+    repo.wal_push(segments[0][1], {"jobs": 2})
+    spool = pg_wal / "pgbackup.spool"
+    assert sorted(p.name for p in spool.iterdir()) == [segments[1][0] + ".pushed", segments[2][0] + ".pushed"]
+    # The server's call for a segment pushed ahead needs no repository at all.
+    (tmp_path / "repo").rename(tmp_path / "repo.away")
+    repo.wal_push(segments[1][1])
+    assert not (spool / (segments[1][0] + ".pushed")).exists()
+    (tmp_path / "repo.away").rename(tmp_path / "repo")
+    target = tmp_path / "fetched"
+    repo.wal_fetch(segments[2][0], target)
+    assert target.read_bytes() == segments[2][2]
+
+
+def test_fetch_with_prefetch_fills_the_spool_and_serves_from_it(repo, tmp_path):
+    segments = [write_segment(tmp_path / "source", segno, seed=segno) for segno in (6, 7, 8, 9)]
+    for _, path, _ in segments:
+        repo.wal_push(path)
+    pg_wal = tmp_path / "pg_wal"
+    pg_wal.mkdir()
+    target = pg_wal / "RECOVERYXLOG"
+    repo.wal_fetch(segments[0][0], target, {"prefetch": 2})
+    assert target.read_bytes() == segments[0][2]
+    spool = pg_wal / "pgbackup.spool"
+    for name, _, data in segments[1:3]:
+        assert (spool / (name + ".segment")).read_bytes() == data
+    assert not (spool / (segments[3][0] + ".segment")).exists()
+    # Served from the spool, byte for byte, with the repository out of reach.
+    (tmp_path / "repo").rename(tmp_path / "repo.away")
+    repo.wal_fetch(segments[1][0], target)
+    assert target.read_bytes() == segments[1][2]
+    assert not (spool / (segments[1][0] + ".segment")).exists()
+    with pytest.raises(Error):
+        repo.wal_fetch(segments[3][0], target)  # never prefetched: needs the repository
+    (tmp_path / "repo.away").rename(tmp_path / "repo")
+
+
+def test_fetch_with_prefetch_of_the_last_segment_still_says_not_archived(repo, tmp_path):
+    name, path, data = write_segment(tmp_path / "source", 10, seed=1)
+    repo.wal_push(path)
+    target = tmp_path / "RECOVERYXLOG"
+    repo.wal_fetch(name, target, {"prefetch": 4})
+    assert target.read_bytes() == data
+    assert not list((tmp_path / "pgbackup.spool").glob("*.segment"))
+    with pytest.raises(Error) as raised:
+        repo.wal_fetch("00000001000000000000000B", target, {"prefetch": 4})
+    assert raised.value.code == -4  # PGB_ENOTFOUND
