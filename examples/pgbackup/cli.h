@@ -69,5 +69,6 @@ int cmd_verify(struct cli *cli);
 int cmd_verify_dir(struct cli *cli);
 int cmd_wal_push(struct cli *cli);
 int cmd_wal_fetch(struct cli *cli);
+int cmd_wal_receive(struct cli *cli);
 
 #endif

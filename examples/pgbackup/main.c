@@ -37,6 +37,8 @@ static const struct command commands[] = {
                  "after it, in parallel", cmd_wal_push},
     {"wal-fetch", "restore one archived WAL file, for restore_command: NAME DEST (%f %p), prefetching the next "
                   "--prefetch N (8); exit 1 only when not archived, 126 for any other failure", cmd_wal_fetch},
+    {"wal-receive", "stream WAL from a replication slot (--slot NAME, made if missing) into the repository "
+                    "until SIGINT or SIGTERM", cmd_wal_receive},
 };
 enum { COMMAND_COUNT = sizeof(commands) / sizeof(commands[0]) };
 

@@ -25,5 +25,6 @@
 #include "job.h"
 #include "manifest.h"
 #include "wal.h"
+#include "wal_receive.h"
 
 #endif /* PGBACKUP_PGBACKUP_H */

@@ -21,6 +21,7 @@ enum pgb_handle_magic {
     PGB_MAGIC_POLICY = 0x50474259,      /* "PGBY" */
     PGB_MAGIC_DRILL = 0x50474244,       /* "PGBD" */
     PGB_MAGIC_STATUS = 0x50474254,      /* "PGBT" */
+    PGB_MAGIC_WAL_RECEIVER = 0x50474256, /* "PGBV" */
     PGB_MAGIC_FREED = 0x44454144        /* "DEAD": set on free to catch reuse */
 };
 

@@ -20,19 +20,21 @@ void pgb_pg_describe(PGconn *conn, char *out, size_t size)
              port && *port ? port : "(default)");
 }
 
-int pgb_pg_connect(pgb_ctx *ctx, const char *conninfo, int mode, PGconn **out)
+/* name_key: "application_name" (ours wins) or "fallback_application_name" (the conninfo's wins). */
+static int connect_as(pgb_ctx *ctx, const char *conninfo, int mode, const char *name_key, const char *name,
+                      PGconn **out)
 {
     *out = NULL;
     /*
      * expand_dbname lets "dbname" carry a whole conninfo or URI, and keys given
      * after it (replication, application_name) take effect on top of it.
      */
-    const char *keys[] = {"dbname", "application_name", "replication", NULL};
-    const char *values[] = {conninfo && *conninfo ? conninfo : NULL, "pgbackup",
+    const char *keys[] = {"dbname", name_key, "replication", NULL};
+    const char *values[] = {conninfo && *conninfo ? conninfo : NULL, name,
                             mode == PGB_PG_REPLICATION ? "true" : NULL, NULL};
     if (!values[0]) {
-        keys[0] = "application_name";
-        values[0] = "pgbackup";
+        keys[0] = name_key;
+        values[0] = name;
         keys[1] = mode == PGB_PG_REPLICATION ? "replication" : NULL;
         values[1] = mode == PGB_PG_REPLICATION ? "true" : NULL;
         keys[2] = NULL;
@@ -53,6 +55,16 @@ int pgb_pg_connect(pgb_ctx *ctx, const char *conninfo, int mode, PGconn **out)
     }
     *out = conn;
     return PGB_OK;
+}
+
+int pgb_pg_connect(pgb_ctx *ctx, const char *conninfo, int mode, PGconn **out)
+{
+    return connect_as(ctx, conninfo, mode, "application_name", "pgbackup", out);
+}
+
+int pgb_pg_connect_named(pgb_ctx *ctx, const char *conninfo, int mode, const char *fallback_name, PGconn **out)
+{
+    return connect_as(ctx, conninfo, mode, "fallback_application_name", fallback_name, out);
 }
 
 int pgb_pg_query(pgb_ctx *ctx, PGconn *conn, const char *sql, PGresult **out)

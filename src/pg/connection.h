@@ -21,6 +21,12 @@ enum pgb_pg_mode {
 int pgb_pg_connect(pgb_ctx *ctx, const char *conninfo, int mode, PGconn **out);
 
 /*
+ * As pgb_pg_connect, with fallback_name as the application_name unless the
+ * conninfo sets one: for a connection that synchronous_standby_names may name.
+ */
+int pgb_pg_connect_named(pgb_ctx *ctx, const char *conninfo, int mode, const char *fallback_name, PGconn **out);
+
+/*
  * Run a query expecting rows (simple protocol, so it also works on replication
  * connections). Records PGB_ECONNECTION with the server's message on failure.
  */

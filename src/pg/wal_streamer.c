@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include "core/text.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
+#include "pg/replication.h"
 
 #define DEFAULT_TIMEOUT_MS 300000
 /* pg_receivewal's default --status-interval; well under wal_sender_timeout (60 s). */
@@ -29,9 +29,6 @@
 #define POLL_MS 100
 /* How long ending the replication may take before the connection is just closed. */
 #define END_COPY_MS 10000
-
-/* Microseconds between the Unix epoch and PostgreSQL's, 2000-01-01 00:00 UTC. */
-#define POSTGRES_EPOCH_OFFSET_US INT64_C(946684800000000)
 
 struct pgb_wal_streamer {
     pgb_ctx *ctx;
@@ -217,35 +214,11 @@ static int write_wal(struct pgb_wal_streamer *s, uint64_t data_start, const uint
     return PGB_OK;
 }
 
-/* ---- the replication protocol (protocol.sgml, "Streaming Replication Protocol") ---- */
-
-static uint64_t read_be64(const char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | (uint8_t)p[i];
-    return v;
-}
-
-static void write_be64(char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (char)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static int64_t postgres_now_us(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 - POSTGRES_EPOCH_OFFSET_US;
-}
+/* ---- the replication protocol (pg/replication.h) ---- */
 
 /*
- * Standby status update 'r': written, flushed, applied, time, reply-wanted.
- * Flushed is what is fsynced: with a slot the server may remove WAL below it.
- * Applied is 0 (unknown), as pg_receivewal sends.
+ * Standby status update: flushed is what is fsynced, since with a slot the
+ * server may remove WAL below it.
  */
 static int send_status(struct pgb_wal_streamer *s)
 {
@@ -255,14 +228,7 @@ static int send_status(struct pgb_wal_streamer *s)
                                 strerror(errno));
         s->flushed_lsn = s->write_lsn;
     }
-    char reply[34];
-    reply[0] = 'r';
-    write_be64(reply + 1, s->write_lsn);
-    write_be64(reply + 9, s->flushed_lsn);
-    write_be64(reply + 17, 0);
-    write_be64(reply + 25, (uint64_t)postgres_now_us());
-    reply[33] = 0;
-    if (PQputCopyData(s->conn, reply, sizeof(reply)) <= 0 || PQflush(s->conn) != 0)
+    if (pgb_replication_send_status(s->conn, s->write_lsn, s->flushed_lsn) != 0)
         return thread_error(s, PGB_ECONNECTION, PQerrorMessage(s->conn), "cannot send a status update to PostgreSQL");
     s->last_status_ms = pgb_monotonic_ms();
     return PGB_OK;
@@ -270,19 +236,13 @@ static int send_status(struct pgb_wal_streamer *s)
 
 static int handle_message(struct pgb_wal_streamer *s, const char *message, int length)
 {
-    switch (message[0]) {
-    case 'w': /* XLogData: start, server's WAL end, send time, then WAL bytes */
-        if (length < 25)
-            return thread_error(s, PGB_ECORRUPT, NULL, "the server sent a short WAL data message");
-        return write_wal(s, read_be64(message + 1), (const uint8_t *)message + 25, (size_t)length - 25);
-    case 'k': /* keepalive: WAL end, send time, reply requested */
-        if (length < 18)
-            return thread_error(s, PGB_ECORRUPT, NULL, "the server sent a short keepalive message");
-        return message[17] ? send_status(s) : PGB_OK;
-    default:
-        return thread_error(s, PGB_ECORRUPT, NULL, "the server sent a replication message of type 0x%02x",
-                            (unsigned char)message[0]);
-    }
+    struct pgb_replication_message m;
+    const char *problem;
+    if (pgb_replication_parse(message, length, &m, &problem) != 0)
+        return thread_error(s, PGB_ECORRUPT, NULL, "%s (type 0x%02x)", problem, (unsigned char)message[0]);
+    if (m.type == 'w')
+        return write_wal(s, m.data_start, m.data, m.size);
+    return m.reply_requested ? send_status(s) : PGB_OK;
 }
 
 static int stop_requested(struct pgb_wal_streamer *s)
@@ -293,43 +253,11 @@ static int stop_requested(struct pgb_wal_streamer *s)
     return stop;
 }
 
-/* Send CopyDone and read until the server answers, so that the connection ends its command cleanly. */
-static void end_copy(struct pgb_wal_streamer *s)
-{
-    if (PQputCopyEnd(s->conn, NULL) <= 0 || PQflush(s->conn) != 0)
-        return;
-    uint64_t deadline = pgb_monotonic_ms() + END_COPY_MS;
-    struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
-    for (;;) {
-        char *buffer;
-        int n = PQgetCopyData(s->conn, &buffer, 1);
-        if (n > 0) {
-            PQfreemem(buffer);
-            continue;
-        }
-        if (n < 0)
-            break;
-        if (pgb_monotonic_ms() > deadline || poll(&pfd, 1, POLL_MS) < 0 || !PQconsumeInput(s->conn))
-            return;
-    }
-    while (pgb_monotonic_ms() < deadline) {
-        if (PQisBusy(s->conn)) {
-            if (poll(&pfd, 1, POLL_MS) < 0 || !PQconsumeInput(s->conn))
-                return;
-            continue;
-        }
-        PGresult *res = PQgetResult(s->conn);
-        if (!res)
-            return;
-        PQclear(res);
-    }
-}
-
 static int stream(struct pgb_wal_streamer *s)
 {
     char start[PGB_LSN_TEXT_SIZE], command[256];
-    snprintf(command, sizeof(command), "START_REPLICATION SLOT %s PHYSICAL %s TIMELINE %u", s->slot_name,
-             pgb_lsn_format(s->start_lsn, start), (unsigned)s->timeline);
+    pgb_lsn_format(s->start_lsn, start);
+    pgb_replication_start_command(s->slot_name, s->start_lsn, s->timeline, command, sizeof(command));
     PGresult *res = PQexec(s->conn, command);
     if (PQresultStatus(res) != PGRES_COPY_BOTH) {
         thread_error(s, PGB_ECONNECTION, res ? PQresultErrorMessage(res) : PQerrorMessage(s->conn),
@@ -347,8 +275,7 @@ static int stream(struct pgb_wal_streamer *s)
             rc = handle_message(s, message, n);
             PQfreemem(message);
         } else if (n == 0) {
-            struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
-            if ((poll(&pfd, 1, POLL_MS) < 0 && errno != EINTR) || !PQconsumeInput(s->conn))
+            if (pgb_replication_wait(s->conn, POLL_MS) != 0)
                 return thread_error(s, PGB_ECONNECTION, PQerrorMessage(s->conn),
                                     "the replication connection broke while streaming WAL");
         } else if (n == -1) {
@@ -367,7 +294,7 @@ static int stream(struct pgb_wal_streamer *s)
             rc = send_status(s);
     }
     if (rc == PGB_OK)
-        end_copy(s);
+        pgb_replication_end_copy(s->conn, END_COPY_MS);
     return rc;
 }
 
@@ -386,25 +313,14 @@ static void *streamer_thread(void *arg)
 
 static int read_server_facts(pgb_wal_streamer *s)
 {
-    PGresult *res;
-    int rc = pgb_pg_query(s->ctx, s->conn, "IDENTIFY_SYSTEM", &res);
+    struct pgb_replication_system system;
+    int rc = pgb_replication_identify(s->ctx, s->conn, &system);
     if (rc != PGB_OK)
         return rc;
-    if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) >= (int)sizeof(s->system_identifier)) {
-        PQclear(res);
-        return pgb_error_set(s->ctx, PGB_ECONNECTION, "IDENTIFY_SYSTEM gave an unexpected answer");
-    }
-    snprintf(s->system_identifier, sizeof(s->system_identifier), "%s", PQgetvalue(res, 0, 0));
-    s->identified_timeline = PQnfields(res) > 1 ? (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10) : 0;
-    PQclear(res);
-
-    rc = pgb_pg_query(s->ctx, s->conn, "SHOW wal_segment_size", &res);
-    if (rc != PGB_OK)
-        return rc;
-    rc = PQntuples(res) == 1 ? pgb_wal_segment_size_parse(s->ctx, PQgetvalue(res, 0, 0), &s->segment_size)
-                             : pgb_error_set(s->ctx, PGB_ECONNECTION, "SHOW wal_segment_size gave no row");
-    PQclear(res);
-    return rc;
+    snprintf(s->system_identifier, sizeof(s->system_identifier), "%s", system.system_identifier);
+    s->identified_timeline = system.timeline;
+    s->segment_size = system.segment_size;
+    return PGB_OK;
 }
 
 static int create_slot(pgb_wal_streamer *s)
@@ -446,12 +362,8 @@ int pgb_wal_streamer_open(pgb_ctx *ctx, const char *conninfo, const char *spool_
     int rc = s->spool_dir ? PGB_OK : pgb_error_nomem(ctx);
     if (rc == PGB_OK)
         rc = pgb_pg_connect(ctx, conninfo, PGB_PG_REPLICATION, &s->conn);
-    if (rc == PGB_OK) {
-        int major = PQserverVersion(s->conn) / 10000;
-        if (major < 13 || major > 17)
-            rc = pgb_error_set(ctx, PGB_EUNSUPPORTED, "cannot stream WAL from PostgreSQL %d: supported are 13 to 17",
-                               major);
-    }
+    if (rc == PGB_OK)
+        rc = pgb_replication_check_version(ctx, s->conn, "stream WAL");
     if (rc == PGB_OK)
         rc = read_server_facts(s);
     if (rc == PGB_OK)

@@ -133,8 +133,22 @@ static int archived_sum(struct push *p, struct pgb_wal_sum *sum)
     return rc;
 }
 
-static int conflict(struct push *p)
+/*
+ * Different content under an archived name is refused, except for a partial
+ * segment: a promoted server archives its old timeline's last segment as
+ * <segment>.partial, which a WAL receiver may have stored already from the
+ * stream. Recovery reads the switch segment from the new timeline, never from
+ * this partial, so keeping the archived copy loses nothing, and refusing would
+ * stall that server's archiver for ever.
+ */
+static int conflict(struct push *p, const struct pgb_wal_sum *local, struct pgb_wal_sum *pushed)
 {
+    if (p->kind == PGB_WAL_FILE_PARTIAL) {
+        *pushed = *local;
+        pgb_log(p->ctx, PGB_LOG_WARNING, "partial segment %s is archived already with other content (a WAL "
+                "receiver's, or an earlier promotion's); the archived copy is kept", p->name);
+        return PGB_OK;
+    }
     return pgb_error_set(p->ctx, PGB_EEXISTS, "WAL file %s is already archived with different content; the "
                          "archived copy is kept (%s)", p->name, p->key);
 }
@@ -170,7 +184,7 @@ static int settle_existing(struct push *p, struct pgb_wal_sum *pushed)
         return rc;
     rc = pgb_wal_sum_read(p->repo, p->sum_key, p->name, &recorded);
     if (rc == PGB_OK)
-        return pgb_wal_sum_equal(&local, &recorded) ? identical(p, &local, pushed) : conflict(p);
+        return pgb_wal_sum_equal(&local, &recorded) ? identical(p, &local, pushed) : conflict(p, &local, pushed);
     if (rc != PGB_ENOTFOUND)
         return rc;
     /* An earlier push died between the object and its record: compare the content itself, or refuse to guess. */
@@ -187,7 +201,7 @@ static int settle_existing(struct push *p, struct pgb_wal_sum *pushed)
         return rc;
     }
     if (!pgb_wal_sum_equal(&local, &archived))
-        return conflict(p);
+        return conflict(p, &local, pushed);
     rc = write_sum(p, &local);
     return rc == PGB_OK ? identical(p, &local, pushed) : rc;
 }

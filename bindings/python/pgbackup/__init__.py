@@ -15,6 +15,7 @@ from .restore import RestorePlan
 from .storage import Storage, StorageObject
 from .verify import Problem, VerifyReport, verify_dir
 from .version import version, version_number
+from .wal_receive import WalReceiver, format_lsn
 
 __all__ = [
     "Context",
@@ -29,6 +30,8 @@ __all__ = [
     "Storage",
     "StorageObject",
     "VerifyReport",
+    "WalReceiver",
+    "format_lsn",
     "keygen",
     "option_names",
     "probe",

@@ -3,7 +3,7 @@
 import ctypes
 import ctypes.util
 import os
-from ctypes import CFUNCTYPE, POINTER, c_char_p, c_int, c_size_t, c_uint64, c_void_p
+from ctypes import CFUNCTYPE, POINTER, c_char_p, c_int, c_size_t, c_uint32, c_uint64, c_void_p
 
 # The ABI this binding follows, the one constant the SONAME comes from. During
 # 0.x the SONAME carries the minor version (0.1 and 0.2 are different ABIs); from
@@ -52,6 +52,10 @@ class _VerifyFinding(ctypes.Structure):
     """Opaque pgb_verify_finding."""
 
 
+class _WalReceiver(ctypes.Structure):
+    """Opaque pgb_wal_receiver."""
+
+
 CtxPtr = POINTER(_Ctx)
 OptionsPtr = POINTER(_Options)
 ServerInfoPtr = POINTER(_ServerInfo)
@@ -62,6 +66,7 @@ JobPtr = POINTER(_Job)
 RestorePlanPtr = POINTER(_RestorePlan)
 VerifyReportPtr = POINTER(_VerifyReport)
 VerifyFindingPtr = POINTER(_VerifyFinding)
+WalReceiverPtr = POINTER(_WalReceiver)
 
 # Status codes the binding itself needs (include/pgbackup/error.h).
 PGB_ERROR = -1
@@ -187,6 +192,14 @@ _PROTOTYPES = {
     "pgb_wal_push": (c_int, [RepoPtr, c_char_p]),
     "pgb_wal_push_with_options": (c_int, [RepoPtr, c_char_p, OptionsPtr]),
     "pgb_wal_fetch": (c_int, [RepoPtr, c_char_p, c_char_p]),
+    "pgb_wal_receiver_new": (c_int, [POINTER(WalReceiverPtr), RepoPtr, OptionsPtr]),
+    "pgb_wal_receiver_run": (c_int, [WalReceiverPtr]),
+    "pgb_wal_receiver_stop": (c_int, [WalReceiverPtr]),
+    "pgb_wal_receiver_received_lsn": (c_uint64, [WalReceiverPtr]),
+    "pgb_wal_receiver_flushed_lsn": (c_uint64, [WalReceiverPtr]),
+    "pgb_wal_receiver_timeline": (c_uint32, [WalReceiverPtr]),
+    "pgb_wal_receiver_slot": (c_char_p, [WalReceiverPtr]),
+    "pgb_wal_receiver_free": (None, [WalReceiverPtr]),
     "pgb_wal_fetch_with_options": (c_int, [RepoPtr, c_char_p, c_char_p, OptionsPtr]),
 }
 

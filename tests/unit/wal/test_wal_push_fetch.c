@@ -508,6 +508,18 @@ static void test_a_partial_segment_is_served_when_the_segment_is_absent(void)
     CU_ASSERT(holds(destination, segment, SEGMENT_SIZE));
     CU_ASSERT_EQUAL(pgb_wal_fetch(a.repo, partial, destination), PGB_OK);
 
+    /*
+     * A promoted server's own partial of that segment, different from the one
+     * archived (a receiver's), is accepted so that its archiver goes on; the
+     * archived copy is kept.
+     */
+    char other_name[PGB_WAL_NAME_SIZE];
+    uint8_t *other = fake_segment(2, 30, 3, other_name);
+    CU_ASSERT_EQUAL(pgb_wal_push(a.repo, local_wal(a.dir, partial, other, SEGMENT_SIZE)), PGB_OK);
+    CU_ASSERT_EQUAL(pgb_wal_fetch(a.repo, partial, destination), PGB_OK);
+    CU_ASSERT(holds(destination, segment, SEGMENT_SIZE));
+    free(other);
+
     /* Once the complete segment is archived, it wins. */
     uint8_t *complete = fake_segment(2, 30, 2, name);
     CU_ASSERT_EQUAL(pgb_wal_push(a.repo, local_wal(a.dir, name, complete, SEGMENT_SIZE)), PGB_OK);
