@@ -431,11 +431,11 @@ func TestBackupContextCanceledRightAfterStart(t *testing.T) {
 	}
 }
 
-func TestBackupOfAnUnsupportedType(t *testing.T) {
+func TestBackupOfAnUnknownLogicalFormat(t *testing.T) {
 	repo := mustInit(t, openStorage(t, newContext(t), t.TempDir()), nil)
-	_, err := repo.Backup(options(t, "type", "logical"))
-	if e := asError(t, err, pgbackup.CodeUnsupported); !strings.Contains(e.Message, "logical") {
-		t.Errorf("message %q does not name the type", e.Message)
+	_, err := repo.Backup(options(t, "type", "logical", "format", "tar"))
+	if e := asError(t, err, pgbackup.CodeInvalid); !strings.Contains(e.Message, "custom or directory") {
+		t.Errorf("message %q does not name the formats", e.Message)
 	}
 }
 

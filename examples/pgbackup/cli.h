@@ -70,5 +70,12 @@ int cmd_verify_dir(struct cli *cli);
 int cmd_wal_push(struct cli *cli);
 int cmd_wal_fetch(struct cli *cli);
 int cmd_wal_receive(struct cli *cli);
+int cmd_show(struct cli *cli);
+
+/* restore --type logical|globals (cmd_restore dispatches here). */
+int cmd_restore_logical(struct cli *cli);
+
+/* The objects of logical backup id (show ID, list --contents ID). */
+int cmd_show_contents(struct cli *cli, const char *id);
 
 #endif

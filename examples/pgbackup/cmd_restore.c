@@ -72,6 +72,9 @@ int cmd_restore(struct cli *cli)
     const char *type = NULL, *to = NULL;
     pgb_options_get(cli->opts, "type", &type);
     pgb_options_get(cli->opts, "to", &to);
+    /* "type" is checked against physical|logical|globals: logical and globals restores have their own file. */
+    if (type && (type[0] == 'l' || type[0] == 'g'))
+        return cmd_restore_logical(cli);
     if (type && *type && type[0] != 'p') {
         fprintf(stderr, "pgbackup: restore --type %s is not available in this version (physical is)\n", type);
         return CLI_FAILED;

@@ -15,11 +15,14 @@ struct command {
 
 static const struct command commands[] = {
     {"repo-init", "create the repository (and the cluster entry)", cmd_repo_init},
-    {"backup", "back up the cluster: --type physical [--mode stream|local] [--incremental]", cmd_backup},
-    {"list", "list backups, oldest first", cmd_list},
+    {"backup", "back up the cluster: --type physical [--mode stream|local] [--incremental]; --type logical "
+               "[--db NAME ...]: pg_dump of each database; --type globals: roles and tablespaces", cmd_backup},
+    {"list", "list backups, oldest first (--contents ID: the objects of a logical backup)", cmd_list},
+    {"show", "the objects of a logical backup, from its stored table of contents: ID [--db NAME]", cmd_show},
     {"verify", "verify backups in the repository without restoring: [ID ...|--all]", cmd_verify},
     {"restore", "restore a physical backup, to a point in time with --target-time|-lsn|-xid|-name: --to DIR "
-                "[--backup ID] [--delta] [--dry-run]", cmd_restore},
+                "[--backup ID] [--delta] [--dry-run]; --type logical --db NAME [--table T ...] [--schema S ...] "
+                "[--clean] [--create] [--target-db NAME]; --type globals", cmd_restore},
     {"policy", "show the cluster's recovery goals and policy; --rpo, --rto, --require, --keep-full, --keep-age, "
                "--pitr-window, --drill-every, --physical-every, ... change them", cmd_policy},
     {"drill", "restore into a scratch cluster, start it, run probes, record the measured RTO: [--backup ID] "

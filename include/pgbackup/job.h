@@ -2,8 +2,8 @@
  * libpgbackup: backup jobs.
  *
  * A job makes one backup of the cluster named by the "cluster" option into an
- * open repository. Options: "type" (physical; logical and globals come later),
- * "mode" (stream: BASE_BACKUP over a replication connection, from any host;
+ * open repository. Options: "type" (physical, logical or globals: see
+ * below), "mode" (stream: BASE_BACKUP over a replication connection, from any host;
  * local: on the database host, a parallel copy of the data directory "pgdata"
  * between pg_backup_start and pg_backup_stop by "jobs" workers, data page
  * checksums verified, failing the backup on a damaged page unless
@@ -13,6 +13,24 @@
  * cluster's writer lock for its whole run. Its catalog record is written last:
  * a job that fails or is canceled leaves no backup, only unreferenced objects
  * that expire removes.
+ *
+ * Logical backups ("type" logical) run pg_dump in custom format for each
+ * database named by "db" (repeatable; default every database that accepts
+ * connections but templates) and stream its output through the pipeline:
+ * nothing is kept on local disk ("format" custom, the default). With "format"
+ * directory, pg_dump -Fd -j "jobs" dumps in parallel into a private spool
+ * folder and each file is stored as soon as pg_dump closes it. Each
+ * database's archive is stored with its
+ * table of contents (pg_restore -l -v, and the entries with their
+ * dependencies and data offsets) and its own properties (encoding, locale,
+ * owner, grants, comment, settings). Globals backups ("type" globals) store
+ * pg_dumpall --globals-only: roles with their password hashes, memberships,
+ * role settings, tablespaces. The programs come from "pg-bindir" or
+ * pg_config --bindir and must be of the server's major version or newer
+ * (PGB_EUNSUPPORTED names both versions; missing ones are PGB_ENOTFOUND); a
+ * password in "pg" reaches them as PGPASSWORD, never on their command line.
+ * A failing program fails the job with its error output in the message.
+ * See logical.h for restoring them.
  */
 #ifndef PGBACKUP_JOB_H
 #define PGBACKUP_JOB_H

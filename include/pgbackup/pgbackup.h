@@ -26,5 +26,6 @@
 #include "manifest.h"
 #include "wal.h"
 #include "wal_receive.h"
+#include "logical.h"
 
 #endif /* PGBACKUP_PGBACKUP_H */

@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/handle.h"
 #include "core/text.h"
+#include "logical/logical_job.h"
 #include "pipeline/compress.h"
 
 enum job_state { JOB_NEW, JOB_RUNNING, JOB_DONE, JOB_FAILED };
@@ -69,6 +70,8 @@ static int read_options(struct pgb_job *job, const pgb_options *opts)
                          copy_option(opts, "pg", &job->conninfo) || copy_option(opts, "label", &job->label) ||
                          copy_option(opts, "pgdata", &job->pgdata)))
         rc = pgb_error_nomem(job->ctx);
+    if (rc == PGB_OK && pgb_logical_job_is_type(job->type))
+        return pgb_logical_job_read_options(job, opts);
     if (rc == PGB_OK && strcmp(job->type, "physical") != 0)
         rc = pgb_error_set(job->ctx, PGB_EUNSUPPORTED, "backups of type %s are not available in this version "
                            "(physical are)", job->type);
@@ -117,7 +120,9 @@ int pgb_job_run(pgb_job *job)
     int held_before = job->repo->holds_lock;
     int rc = pgb_repo_lock(job->repo);
     if (rc == PGB_OK) {
-        rc = strcmp(job->mode, "local") == 0 ? pgb_physical_local_run(job) : pgb_physical_stream_run(job);
+        rc = pgb_logical_job_is_type(job->type)    ? pgb_logical_job_run(job)
+             : strcmp(job->mode, "local") == 0 ? pgb_physical_local_run(job)
+                                               : pgb_physical_stream_run(job);
         /* Keep the job's error: releasing the lock is housekeeping. */
         char *message = rc != PGB_OK ? pgb_text_dup(pgb_ctx_errmsg(job->ctx)) : NULL;
         char *detail = rc != PGB_OK ? pgb_text_dup(pgb_ctx_errdetail(job->ctx)) : NULL;
@@ -162,6 +167,7 @@ void pgb_job_free(pgb_job *job)
     free(job->conninfo);
     free(job->label);
     free(job->pgdata);
+    pgb_logical_job_free(job->logical);
     json_decref(job->record);
     free(job->record_json);
     job->magic = PGB_MAGIC_FREED;

@@ -26,6 +26,7 @@ struct pgb_job {
     int fast_checkpoint;
     int codec, level;
     uint64_t wal_segment_size;
+    struct pgb_logical_job *logical; /* logical and globals backups: their options (src/logical/logical_job.h) */
     /* Results. */
     char backup_id[64];
     json_t *record;        /* the catalog record, once committed */

@@ -18,10 +18,12 @@ enum pgb_handle_magic {
     PGB_MAGIC_BACKUP_LIST = 0x5047424c, /* "PGBL" */
     PGB_MAGIC_JOB = 0x5047424a,         /* "PGBJ" */
     PGB_MAGIC_RESTORE_PLAN = 0x50474245, /* "PGBE" */
+    PGB_MAGIC_WAL_RECEIVER = 0x50474256, /* "PGBV" */
     PGB_MAGIC_POLICY = 0x50474259,      /* "PGBY" */
     PGB_MAGIC_DRILL = 0x50474244,       /* "PGBD" */
+    PGB_MAGIC_LOGICAL_RESTORE = 0x5047424b, /* "PGBK" */
+    PGB_MAGIC_BACKUP_CONTENTS = 0x50474248, /* "PGBH" */
     PGB_MAGIC_STATUS = 0x50474254,      /* "PGBT" */
-    PGB_MAGIC_WAL_RECEIVER = 0x50474256, /* "PGBV" */
     PGB_MAGIC_FREED = 0x44454144        /* "DEAD": set on free to catch reuse */
 };
 

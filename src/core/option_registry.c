@@ -65,6 +65,23 @@ const struct pgb_option_spec pgb_option_registry[] = {
      checkpoint_modes, 0, 0},
     {"allow-bad-pages", PGB_OPTION_BOOLEAN, "false", NULL,
      "local physical backup: commit even when data pages fail their checksum (the record lists them)", NULL, 0, 0},
+    {"db", PGB_OPTION_LIST, NULL, "NAME",
+     "logical backup: a database to dump (repeatable; default every connectable one); logical restore: the "
+     "database of the backup to restore", NULL, 0, 0},
+    {"clean", PGB_OPTION_BOOLEAN, "false", NULL,
+     "logical restore: drop the objects (with --create: the database) before restoring them", NULL, 0, 0},
+    {"create", PGB_OPTION_BOOLEAN, "false", NULL,
+     "logical restore: create the database, with the recorded encoding, locale, owner, grants and settings", NULL,
+     0, 0},
+    {"target-db", PGB_OPTION_STRING, NULL, "NAME", "logical restore: restore into this database (default: --db)",
+     NULL, 0, 0},
+    {"table", PGB_OPTION_LIST, NULL, "SCHEMA.TABLE",
+     "logical restore: only this table, whole, and what a DROP CASCADE of it removed (repeatable)", NULL, 0, 0},
+    {"schema", PGB_OPTION_LIST, NULL, "NAME", "logical restore: only the objects of this schema (repeatable)", NULL,
+     0, 0},
+    {"analyze", PGB_OPTION_BOOLEAN, "true", NULL, "logical restore: ANALYZE what was restored", NULL, 0, 0},
+    {"contents", PGB_OPTION_STRING, NULL, "ID", "list: the objects of this logical backup instead of the backups",
+     NULL, 0, 0},
     {"backup", PGB_OPTION_STRING, NULL, "ID", "backup id (restore, verify; default: the newest)", NULL, 0, 0},
     {"to", PGB_OPTION_PATH, NULL, "DIR", "restore into this folder (empty or absent)", NULL, 0, 0},
     {"delta", PGB_OPTION_BOOLEAN, "false", NULL, "restore: reuse files already present whose checksum matches",
@@ -141,8 +158,8 @@ const struct pgb_option_spec pgb_option_registry[] = {
      "wal-fetch: fetch the N segments after the requested one into the spool (wal-fetch default 8, library 0)",
      NULL, 0, 256},
     {"spool-dir", PGB_OPTION_PATH, NULL, "DIR",
-     "wal-push and wal-fetch: push-ahead markers and prefetched segments (default: pgbackup.spool in pg_wal)",
-     NULL, 0, 0},
+     "wal-push and wal-fetch: push-ahead markers and prefetched segments, on pg_wal's filesystem (default: "
+     "pgbackup.spool in pg_wal)", NULL, 0, 0},
 };
 
 const size_t pgb_option_registry_size = sizeof(pgb_option_registry) / sizeof(pgb_option_registry[0]);

@@ -270,7 +270,9 @@ static int check_wal(struct pgb_repo *repo, const char *id, uint64_t segment_siz
     return rc;
 }
 
-static int find_record(struct pgb_repo *repo, const char *wanted, char *id, size_t id_size, uint64_t *segment_size)
+/* *physical: whether the record is a physical backup's (logical and globals backups have no manifest or WAL). */
+static int find_record(struct pgb_repo *repo, const char *wanted, char *id, size_t id_size, uint64_t *segment_size,
+                       int *physical)
 {
     json_t *records = NULL;
     int rc = pgb_catalog_read_all(repo, &records);
@@ -281,6 +283,7 @@ static int find_record(struct pgb_repo *repo, const char *wanted, char *id, size
         const char *type = json_string_value(json_object_get(r, "type"));
         if (wanted ? strcmp(rid, wanted) == 0 : (type && strcmp(type, "physical") == 0)) {
             snprintf(id, id_size, "%s", rid);
+            *physical = type && strcmp(type, "physical") == 0;
             json_int_t recorded = json_integer_value(json_object_get(r, "wal_segment_size"));
             *segment_size = recorded > 0 ? (uint64_t)recorded : 16u * 1024 * 1024;
         }
@@ -314,7 +317,8 @@ int pgb_verify_backup_with_options(pgb_verify_report **out, pgb_repo *repo, cons
                              "holds only the writer key");
     char id[128];
     uint64_t segment_size = 0;
-    int rc = find_record(repo, wanted, id, sizeof(id), &segment_size);
+    int physical = 1;
+    int rc = find_record(repo, wanted, id, sizeof(id), &segment_size, &physical);
     if (rc != PGB_OK)
         return rc;
     pgb_verify_report *report = pgb_verify_report_new(id);
@@ -326,8 +330,8 @@ int pgb_verify_backup_with_options(pgb_verify_report **out, pgb_repo *repo, cons
     pgb_backup_content_key(repo, id, "backup_manifest", key);
     void *text = NULL;
     size_t size = 0;
-    if (pgb_object_get(repo->storage, key, &repo->keys, &text, &size) != PGB_OK ||
-        pgb_manifest_parse(ctx, key, text, size, &manifest) != PGB_OK)
+    if (physical && (pgb_object_get(repo->storage, key, &repo->keys, &text, &size) != PGB_OK ||
+                     pgb_manifest_parse(ctx, key, text, size, &manifest) != PGB_OK))
         rc = pgb_verify_report_add(report, PGB_FINDING_MANIFEST, "backup_manifest", pgb_ctx_errmsg(ctx));
     free(text);
     pgb_error_clear(ctx);

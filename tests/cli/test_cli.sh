@@ -104,7 +104,7 @@ else
   pack=$(find "$prepo" -path '*/packs/*' -type f -size +8k | head -n 1)
   printf '\x55' | dd of="$pack" bs=1 seek=5000 conv=notrunc 2>/dev/null
   expect verify_damage_exits_3 3 'checksum .* is damaged' -- "$pgbackup" --repo "$prepo" verify --all
-  expect backup_unknown_type 1 'not available in this version' -- "$pgbackup" --repo "$prepo" --pg "$conninfo" backup --type logical
+  expect backup_logical 0 'backup [0-9T.]+Z-logical committed' -- "$pgbackup" --repo "$prepo" --pg "$conninfo" backup --type logical
   expect backup_local 0 'backup [0-9T.]+Z-full committed' -- "$pgbackup" --repo "$prepo" --pg "$conninfo" --pgdata "$work/pg/data" --jobs 2 --checkpoint fast backup --type physical --mode local
   expect verify_local 0 'verified, no problem found' -- "$pgbackup" --repo "$prepo" verify
 

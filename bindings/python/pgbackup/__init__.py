@@ -8,6 +8,7 @@ from .context import Context
 from .errors import Error, Status, status_name
 from .job import Job
 from .keys import keygen
+from .logical import LogicalRestore, backup_contents
 from .options import Options, Source, option_names
 from .probe import probe
 from .repo import Repo
@@ -21,6 +22,7 @@ __all__ = [
     "Context",
     "Error",
     "Job",
+    "LogicalRestore",
     "Options",
     "Problem",
     "Repo",
@@ -32,6 +34,7 @@ __all__ = [
     "VerifyReport",
     "WalReceiver",
     "format_lsn",
+    "backup_contents",
     "keygen",
     "option_names",
     "probe",

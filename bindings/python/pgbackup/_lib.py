@@ -56,6 +56,14 @@ class _WalReceiver(ctypes.Structure):
     """Opaque pgb_wal_receiver."""
 
 
+class _LogicalRestore(ctypes.Structure):
+    """Opaque pgb_logical_restore."""
+
+
+class _BackupContents(ctypes.Structure):
+    """Opaque pgb_backup_contents."""
+
+
 CtxPtr = POINTER(_Ctx)
 OptionsPtr = POINTER(_Options)
 ServerInfoPtr = POINTER(_ServerInfo)
@@ -67,6 +75,8 @@ RestorePlanPtr = POINTER(_RestorePlan)
 VerifyReportPtr = POINTER(_VerifyReport)
 VerifyFindingPtr = POINTER(_VerifyFinding)
 WalReceiverPtr = POINTER(_WalReceiver)
+LogicalRestorePtr = POINTER(_LogicalRestore)
+BackupContentsPtr = POINTER(_BackupContents)
 
 # Status codes the binding itself needs (include/pgbackup/error.h).
 PGB_ERROR = -1
@@ -201,6 +211,15 @@ _PROTOTYPES = {
     "pgb_wal_receiver_slot": (c_char_p, [WalReceiverPtr]),
     "pgb_wal_receiver_free": (None, [WalReceiverPtr]),
     "pgb_wal_fetch_with_options": (c_int, [RepoPtr, c_char_p, c_char_p, OptionsPtr]),
+    "pgb_logical_restore_new": (c_int, [POINTER(LogicalRestorePtr), RepoPtr, OptionsPtr]),
+    "pgb_logical_restore_backup_id": (c_char_p, [LogicalRestorePtr]),
+    "pgb_logical_restore_to_json": (c_char_p, [LogicalRestorePtr]),
+    "pgb_logical_restore_execute": (c_int, [LogicalRestorePtr]),
+    "pgb_logical_restore_free": (None, [LogicalRestorePtr]),
+    "pgb_backup_contents_read": (c_int, [POINTER(BackupContentsPtr), RepoPtr, c_char_p, OptionsPtr]),
+    "pgb_backup_contents_count": (c_size_t, [BackupContentsPtr]),
+    "pgb_backup_contents_to_json": (c_char_p, [BackupContentsPtr]),
+    "pgb_backup_contents_free": (None, [BackupContentsPtr]),
 }
 
 

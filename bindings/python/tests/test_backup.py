@@ -234,12 +234,12 @@ def test_cancel_before_run_fails_at_once(backup_server, tmp_path):
         repo.unlock()
 
 
-def test_unsupported_backup_type(tmp_path):
+def test_unknown_logical_backup_format(tmp_path):
     with Storage(str(tmp_path)) as storage, Repo.init(storage) as repo:
         with pytest.raises(Error) as raised:
-            repo.job({"type": "logical"})
-    assert raised.value.code == -10
-    assert "logical" in raised.value.message
+            repo.job({"type": "logical", "format": "tar"})
+    assert raised.value.code == -3
+    assert "custom or directory" in raised.value.message
 
 
 def test_closing_the_repository_closes_its_jobs_and_plans(backed_up, tmp_path):

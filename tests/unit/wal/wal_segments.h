@@ -61,8 +61,10 @@ static inline uint8_t *wal_test_read(const char *path, size_t *size)
     fseek(f, 0, SEEK_END);
     long length = ftell(f);
     fseek(f, 0, SEEK_SET);
-    uint8_t *data = malloc(length > 0 ? (size_t)length : 1);
-    *size = fread(data, 1, (size_t)length, f);
+    /* One byte more, always NUL: tests read markers as text. */
+    uint8_t *data = malloc(length > 0 ? (size_t)length + 1 : 1);
+    *size = fread(data, 1, length > 0 ? (size_t)length : 0, f);
+    data[*size] = '\0';
     fclose(f);
     return data;
 }

@@ -1,0 +1,55 @@
+--
+-- PostgreSQL database cluster dump
+--
+
+\restrict 0lY1teVYvR6omtaEeIDq0zIJ2nQvL37a4uNpnmktG92WDFDyJQAY8oqMUki24P7
+
+SET default_transaction_read_only = off;
+
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+
+--
+-- Roles
+--
+
+CREATE ROLE app_owner;
+ALTER ROLE app_owner WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN NOREPLICATION NOBYPASSRLS;
+CREATE ROLE postgres;
+ALTER ROLE postgres WITH SUPERUSER INHERIT CREATEROLE CREATEDB LOGIN REPLICATION BYPASSRLS;
+CREATE ROLE reader;
+ALTER ROLE reader WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB NOLOGIN NOREPLICATION NOBYPASSRLS;
+CREATE ROLE seed_role;
+ALTER ROLE seed_role WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB NOLOGIN NOREPLICATION NOBYPASSRLS;
+CREATE ROLE tmp_r;
+ALTER ROLE tmp_r WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN NOREPLICATION NOBYPASSRLS VALID UNTIL '2030-01-01 00:00:00+00';
+
+--
+-- User Configurations
+--
+
+--
+-- User Config "tmp_r"
+--
+
+ALTER ROLE tmp_r SET work_mem TO '3MB';
+
+
+--
+-- Role memberships
+--
+
+GRANT reader TO app_owner GRANTED BY postgres;
+GRANT reader TO tmp_r GRANTED BY postgres;
+
+
+
+
+
+
+\unrestrict 0lY1teVYvR6omtaEeIDq0zIJ2nQvL37a4uNpnmktG92WDFDyJQAY8oqMUki24P7
+
+--
+-- PostgreSQL database cluster dump complete
+--
+
