@@ -15,12 +15,19 @@
  * The measured RTO runs from the start of the drill to the moment the
  * restored server accepts queries at the target.
  *
+ * A logical drill ("kind" logical) makes an empty scratch cluster with
+ * initdb, started with the same settings, restores into it the newest globals
+ * backup and then every database of the logical backup (option "backup", or
+ * the newest logical backup; "db" to take only some), each created with its
+ * recorded properties, and probes the backup's first database. Its RTO ends
+ * once the restore is done.
+ *
  * Options: the restore plan's ("backup", "target", "target-time",
  * "target-lsn", "target-xid", "target-name", "target-inclusive",
  * "target-timeline", "jobs", "program" and the repository options that
  * restore_command needs), "probe" (repeatable: 'SQL' or 'SQL => EXPECTED';
  * run in database postgres; a probe fails on an error or when its first value
- * differs from EXPECTED), "kind" (physical), "drill-user" (the operating
+ * differs from EXPECTED), "kind" (physical or logical), "drill-user" (the operating
  * system user that runs the server when the caller is root), "drill-role"
  * (the role to connect as; default: postgres, else the calling user's name),
  * "scratch-dir" (where the scratch folder is made; default $TMPDIR or /tmp),
@@ -48,8 +55,8 @@ typedef struct pgb_drill pgb_drill;
  * @param out   set to the drill; free it with pgb_drill_free()
  * @param repo  an open repository that can read content; must outlive the drill
  * @param opts  options (see above), read now; NULL for the defaults
- * @return 0, PGB_EINVALID for a bad option, PGB_EUNSUPPORTED for a kind this
- *         version cannot drill, PGB_EAUTH when the handle cannot read content
+ * @return 0, PGB_EINVALID for a bad option, PGB_EUNSUPPORTED for another kind,
+ *         PGB_EAUTH when the handle cannot read content
  */
 PGB_EXTERN int pgb_drill_new(pgb_drill **out, pgb_repo *repo, const pgb_options *opts);
 
@@ -71,7 +78,9 @@ PGB_EXTERN double pgb_drill_rto_seconds(const pgb_drill *drill);
 
 /**
  * The report as JSON, or NULL before the drill ran: format_version (1), id,
- * kind, cluster, backup, target ({kind, value, inclusive, timeline, action}),
+ * kind, cluster, backup, target ({kind, value, inclusive, timeline, action};
+ * for a logical drill {kind: "logical"}, and "restores": the logical restore
+ * reports),
  * started_at, finished_at, steps ([{name, seconds, ok, detail}]),
  * rto_seconds, rto_goal_seconds, rto_met, reached ({lsn, time, timeline}),
  * probes ([{sql, expected, got, passed, error}]), checks ([{name, passed,

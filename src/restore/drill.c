@@ -30,6 +30,7 @@
 #include "pipeline/object.h"
 #include "repo/repo.h"
 #include "restore/drill_checks.h"
+#include "restore/drill_logical.h"
 #include "restore/drill_server.h"
 #include "restore/recovery_target.h"
 #include "restore/restore_plan_scratch.h"
@@ -39,7 +40,7 @@ static const char *const plan_options[] = {
     "backup",      "target",          "target-time", "target-lsn",   "target-xid",    "target-name",
     "target-inclusive", "target-timeline", "jobs",   "program",      "repo",          "cluster",
     "identity",    "passphrase-file", "s3-endpoint", "s3-region",    "s3-uri-style",  "s3-ca-file",
-    "s3-no-verify-tls", "sftp-key",   "sftp-known-hosts"};
+    "s3-no-verify-tls", "sftp-key",   "sftp-known-hosts", "pg-bindir"};
 
 struct pgb_drill {
     uint32_t magic;
@@ -50,6 +51,7 @@ struct pgb_drill {
     char *role, *scratch_base, *bindir;
     struct pgb_drill_server server;
     int timeout_s;
+    int logical; /* restore a logical backup into an empty scratch cluster */
     int ran, passed;
     double rto;
     json_t *report;
@@ -78,6 +80,9 @@ static int copy_options(pgb_drill *d, const pgb_options *opts)
             value)
             rc = pgb_options_set(d->plan_opts, plan_options[i], value);
     }
+    const char *db = NULL;
+    for (size_t i = 0; rc == PGB_OK && opts && pgb_options_get_at(opts, "db", i, &db) == PGB_OK && db; i++)
+        rc = pgb_options_set(d->plan_opts, "db", db);
     /* A drill never archives, never replicates, and ends recovery at its target. */
     if (rc == PGB_OK)
         rc = pgb_options_set(d->plan_opts, "archive-mode", "off");
@@ -145,9 +150,9 @@ int pgb_drill_new(pgb_drill **out, pgb_repo *repo, const pgb_options *opts)
     const char *kind = NULL;
     if (opts)
         pgb_options_get(opts, "kind", &kind);
-    if (kind && strcmp(kind, "physical") != 0)
-        return pgb_error_set(ctx, PGB_EUNSUPPORTED, "drills of kind %s are not available in this version (physical "
-                             "are)", kind);
+    if (kind && strcmp(kind, "physical") != 0 && strcmp(kind, "logical") != 0)
+        return pgb_error_set(ctx, PGB_EUNSUPPORTED, "drills of kind %s are not available (physical and logical are)",
+                             kind);
     if (!pgb_repo_can_read(repo))
         return pgb_error_set(ctx, PGB_EAUTH, "this repository handle holds only the writer key: a drill restores, "
                              "so it needs --identity or --passphrase-file");
@@ -157,6 +162,7 @@ int pgb_drill_new(pgb_drill **out, pgb_repo *repo, const pgb_options *opts)
     d->magic = PGB_MAGIC_DRILL;
     d->repo = repo;
     d->rto = -1;
+    d->logical = kind && strcmp(kind, "logical") == 0;
     int64_t timeout = 3600;
     if (opts)
         pgb_options_get_int(opts, "drill-timeout", &timeout);
@@ -286,11 +292,60 @@ static int start_scratch(pgb_drill *d, const char *scratch, double drill_started
     return rc;
 }
 
-static void probe_and_check(pgb_drill *d, const char *conninfo)
+/*
+ * A logical drill: an empty cluster made with initdb and started like a
+ * restored one, then the globals and the logical backup restored into it. The
+ * measured RTO ends once the restore is done. Probes run in the backup's
+ * first database (probe_db).
+ */
+static int logical_scratch(pgb_drill *d, const char *scratch, double drill_started, char conninfo[1024],
+                           char probe_db[256])
+{
+    pgb_ctx *ctx = d->repo->ctx;
+    double started = now_seconds();
+    const char *wanted = NULL;
+    pgb_options_get(d->plan_opts, "backup", &wanted);
+    json_t *record = NULL;
+    int rc = pgb_drill_logical_choose(d->repo, wanted, &record);
+    if (rc == PGB_OK) {
+        json_object_set(d->report, "backup", json_object_get(record, "id"));
+        json_object_set_new(d->report, "target", json_pack("{s:s}", "kind", "logical"));
+        snprintf(probe_db, 256, "%s", json_string_value(json_array_get(json_object_get(record, "databases"), 0)) ?: "");
+    }
+    int major = record ? (int)(json_integer_value(json_object_get(record, "pg_version_num")) / 10000) : 0;
+    snprintf(d->server.data, sizeof(d->server.data), "%s/data", scratch);
+    snprintf(d->server.socket, sizeof(d->server.socket), "%s", scratch);
+    snprintf(d->server.log, sizeof(d->server.log), "%s/server.log", scratch);
+    if (rc == PGB_OK)
+        rc = pgb_drill_find_bindir(ctx, d->bindir, major, d->server.bindir);
+    if (rc == PGB_OK)
+        rc = pgb_drill_server_chown(ctx, scratch, &d->server);
+    if (rc == PGB_OK)
+        rc = pgb_drill_server_initdb(ctx, &d->server);
+    step(d, "initdb", started, rc == PGB_OK, rc == PGB_OK ? NULL : pgb_ctx_errmsg(ctx));
+    if (rc == PGB_OK)
+        rc = start_scratch(d, scratch, drill_started, conninfo);
+    if (rc == PGB_OK) {
+        started = now_seconds();
+        json_t *restores = json_array();
+        rc = pgb_drill_logical_restore(d->repo, d->plan_opts, record, conninfo, restores);
+        json_object_set_new(d->report, "restores", restores);
+        d->rto = rc == PGB_OK ? now_seconds() - drill_started : -1;
+        step(d, "restore", started, rc == PGB_OK, rc == PGB_OK ? NULL : pgb_ctx_errmsg(ctx));
+    }
+    json_decref(record);
+    return rc;
+}
+
+static void probe_and_check(pgb_drill *d, const char *conninfo, const char *probe_db)
 {
     json_object_set_new(d->report, "reached", pgb_drill_reached(conninfo));
     double started = now_seconds();
-    int failed = pgb_drill_run_probes(conninfo, (const char *const *)d->probes, d->probe_count,
+    char probe_conninfo[1400];
+    /* A later dbname wins in a conninfo string. */
+    snprintf(probe_conninfo, sizeof(probe_conninfo), "%s%s%s%s", conninfo, probe_db[0] ? " dbname='" : "",
+             probe_db, probe_db[0] ? "'" : "");
+    int failed = pgb_drill_run_probes(probe_conninfo, (const char *const *)d->probes, d->probe_count,
                                       json_object_get(d->report, "probes"));
     char detail[64];
     snprintf(detail, sizeof(detail), "%d of %zu failed", failed, d->probe_count);
@@ -351,18 +406,23 @@ int pgb_drill_run(pgb_drill *d)
     make_id(id);
     pgb_time_iso8601(time(NULL), when);
     d->report = json_pack("{s:i, s:s, s:s, s:s, s:n, s:n, s:s, s:n, s:[], s:n, s:n, s:n, s:n, s:[], s:[], s:b, s:n}",
-                          "format_version", 1, "id", id, "kind", "physical", "cluster", d->repo->cluster, "backup",
-                          "target", "started_at", when, "finished_at", "steps", "rto_seconds", "rto_goal_seconds",
-                          "rto_met", "reached", "probes", "checks", "passed", 0, "error");
+                          "format_version", 1, "id", id, "kind", d->logical ? "logical" : "physical", "cluster",
+                          d->repo->cluster, "backup", "target", "started_at", when, "finished_at", "steps",
+                          "rto_seconds", "rto_goal_seconds", "rto_met", "reached", "probes", "checks", "passed", 0,
+                          "error");
     if (!d->report)
         return pgb_error_nomem(ctx);
     const char *base = d->scratch_base ? d->scratch_base : getenv("TMPDIR");
     char *scratch = pgb_text_printf("%s/pgbackup-drill-XXXXXX", base && *base ? base : "/tmp");
     int made = scratch && mkdtemp(scratch) != NULL;
     step(d, "scratch", started, made, made ? NULL : "cannot make the scratch folder");
-    char conninfo[1024] = "";
-    if (made && restore_scratch(d, scratch) == PGB_OK && start_scratch(d, scratch, started, conninfo) == PGB_OK)
-        probe_and_check(d, conninfo);
+    char conninfo[1024] = "", probe_db[256] = "";
+    if (d->logical) {
+        if (made && logical_scratch(d, scratch, started, conninfo, probe_db) == PGB_OK)
+            probe_and_check(d, conninfo, probe_db);
+    } else if (made && restore_scratch(d, scratch) == PGB_OK && start_scratch(d, scratch, started, conninfo) == PGB_OK) {
+        probe_and_check(d, conninfo, probe_db);
+    }
     if (made) {
         double cleanup = now_seconds();
         pgb_drill_server_stop(&d->server);

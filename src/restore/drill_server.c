@@ -122,11 +122,11 @@ int pgb_drill_server_chown(pgb_ctx *ctx, const char *folder, const struct pgb_dr
     return PGB_OK;
 }
 
-/* Run pg_ctl with args (as the drill's user), output to the server log; its exit status, or -1. */
-static int run_pg_ctl(const struct pgb_drill_server *s, const char *const *args)
+/* Run a server program with args (as the drill's user), output to the server log; its exit status, or -1. */
+static int run_program(const struct pgb_drill_server *s, const char *program, const char *const *args)
 {
     char pg_ctl[600];
-    snprintf(pg_ctl, sizeof(pg_ctl), "%s/pg_ctl", s->bindir);
+    snprintf(pg_ctl, sizeof(pg_ctl), "%s/%s", s->bindir, program);
     const char *argv[16];
     size_t n = 0;
     argv[n++] = pg_ctl;
@@ -162,6 +162,25 @@ static int run_pg_ctl(const struct pgb_drill_server *s, const char *const *args)
         if (errno != EINTR)
             return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int run_pg_ctl(const struct pgb_drill_server *s, const char *const *args)
+{
+    return run_program(s, "pg_ctl", args);
+}
+
+int pgb_drill_server_initdb(pgb_ctx *ctx, const struct pgb_drill_server *s)
+{
+    /* The bootstrap superuser is postgres, as the drill connects by default; UTF8 holds any database's text. */
+    const char *args[] = {"-D", s->data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", NULL};
+    int status = run_program(s, "initdb", args);
+    if (status == 0)
+        return PGB_OK;
+    char *tail = pgb_drill_server_log_tail(s, 6);
+    int rc = pgb_error_set(ctx, PGB_EIO, "initdb of the drill's scratch cluster failed (status %d): %s", status,
+                           tail ? tail : "no log");
+    free(tail);
+    return rc;
 }
 
 int pgb_drill_server_start(pgb_ctx *ctx, const struct pgb_drill_server *s)

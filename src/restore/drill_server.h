@@ -37,6 +37,9 @@ int pgb_drill_server_configure(pgb_ctx *ctx, struct pgb_drill_server *s);
 /* Give the scratch folder to the user the server runs as (when root). */
 int pgb_drill_server_chown(pgb_ctx *ctx, const char *folder, const struct pgb_drill_server *s);
 
+/* initdb of an empty scratch cluster in data (logical drills restore into it). PGB_EIO with its output. */
+int pgb_drill_server_initdb(pgb_ctx *ctx, const struct pgb_drill_server *s);
+
 /* pg_ctl start (not waiting: recovery may take long). PGB_EIO with pg_ctl's output on failure. */
 int pgb_drill_server_start(pgb_ctx *ctx, const struct pgb_drill_server *s);
 

@@ -121,5 +121,23 @@ json_check unknown_backup_fails_at_plan "$out" '(not d["passed"]) and d["steps"]
 rc=$?
 [ "$rc" -eq 2 ] && ok bad_target_exits_2 || fail "bad_target_exits_2: exit $rc"
 
+# A logical drill: globals and a logical backup restored into an empty scratch cluster, probed in the database.
+sql -c "CREATE ROLE drill_owner LOGIN" -c "CREATE DATABASE shop OWNER drill_owner" >/dev/null
+"$bindir/psql" -X -q -d "${conninfo/dbname=postgres/dbname=shop}" -c "SET ROLE drill_owner" \
+  -c "CREATE TABLE items AS SELECT g AS id FROM generate_series(1, 321) g" >/dev/null
+"$pgbackup" --config "$work/pgbackup.conf" --pg "$conninfo" backup --type globals >/dev/null 2>&1 || fail "globals backup"
+"$pgbackup" --config "$work/pgbackup.conf" --pg "$conninfo" backup --type logical --db shop >/dev/null 2>&1 ||
+  fail "logical backup"
+out=$(drill --kind logical --probe 'SELECT count(*) FROM items => 321' \
+  --probe "SELECT pg_catalog.pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'items' => drill_owner")
+json_check logical_drill_passes "$out" \
+  'd["passed"] and d["kind"] == "logical" and d["rto_seconds"] > 0 and all(p["passed"] for p in d["probes"]) and [r["type"] for r in d["restores"]] == ["globals", "logical"]'
+json_check logical_drill_steps "$out" \
+  '[s["name"] for s in d["steps"]] == ["scratch", "initdb", "start", "recovery", "restore", "probes", "checks", "cleanup"]'
+out=$(drill --kind logical --probe 'SELECT count(*) FROM items => 1')
+json_check logical_drill_wrong_probe_fails "$out" 'not d["passed"]'
+what=$(left_behind)
+[ -z "$what" ] && ok nothing_left_after_logical_drills || fail "nothing_left_after_logical_drills: $what"
+
 echo "drill: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
