@@ -97,7 +97,10 @@ int pgb_drill_logical_restore(struct pgb_repo *repo, const pgb_options *opts, js
             wanted = strcmp(only, json_string_value(name)) == 0;
         if (!wanted)
             continue;
-        const char *pairs[] = {"type", "logical", "backup", id, "db", json_string_value(name), "create", "true",
+        /* initdb made postgres already (empty): restore into it; create the others with their properties. */
+        int create = strcmp(json_string_value(name), "postgres") != 0;
+        const char *pairs[] = {"type", "logical", "backup", id, "db", json_string_value(name), "create",
+                               create ? "true" : "false",
                                "pg", conninfo, "jobs", jobs ? jobs : "1", bindir ? "pg-bindir" : NULL, bindir, NULL};
         rc = restore_one(repo, pairs, restores);
     }

@@ -22,7 +22,8 @@ int pgb_drill_logical_choose(struct pgb_repo *repo, const char *wanted, json_t *
 /*
  * Restore into the scratch server conninfo reaches: the newest globals backup
  * (when there is one), then every database of record (or only those of
- * option "db"), each created. Appends each restore's JSON to restores.
+ * option "db"), each created (postgres, which initdb made empty, is restored
+ * into). Appends each restore's JSON to restores.
  * @return 0 or the failing restore's code (its message in the context)
  */
 int pgb_drill_logical_restore(struct pgb_repo *repo, const pgb_options *opts, json_t *record, const char *conninfo,
