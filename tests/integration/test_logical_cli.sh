@@ -40,7 +40,11 @@ sql -c "CREATE DATABASE sales" &&
     CREATE TABLE sold (id int PRIMARY KEY, item int REFERENCES items(id), at date DEFAULT '2026-01-01');
     CREATE INDEX sold_at ON sold(at);
     INSERT INTO items(name) SELECT 'item ' || g FROM generate_series(1, 50) g;
-    INSERT INTO sold SELECT g, 1 + g % 50 FROM generate_series(1, 1000) g;" || { echo "FAIL setup"; exit 1; }
+    INSERT INTO sold SELECT g, 1 + g % 50 FROM generate_series(1, 1000) g;
+    CREATE SCHEMA archive;
+    CREATE TABLE archive.old (id serial PRIMARY KEY, note text NOT NULL);
+    CREATE INDEX old_note ON archive.old(note);
+    INSERT INTO archive.old(note) SELECT md5(g::text) FROM generate_series(1, 200) g;" || { echo "FAIL setup"; exit 1; }
 sales=${conninfo/dbname=postgres/dbname=sales}
 
 export PGBACKUP_REPO=$work/repo PGBACKUP_PASSPHRASE_FILE=$work/pass PGBACKUP_PG=$conninfo PGBACKUP_PG_BINDIR=$bindir
@@ -92,6 +96,12 @@ expect_code "selective restore" 0 "$pgbackup" restore --type logical --backup "$
 check "selective restore reports its objects" "1" "$(python3 -c 'import json,sys; print(int("INDEX public.sold_at" in json.load(open(sys.argv[1]))["objects"]))' "$work/out")"
 check "selected table back" "$("$bindir/psql" -X -At -d "$sales" -c "$fingerprint")" "$("$bindir/psql" -X -At -d "$copy" -c "$fingerprint")"
 expect_code "selective restore of a table that exists is refused" 4 "$pgbackup" restore --type logical --backup "$logical" --db sales --target-db sales_copy --table public.sold
+# A schema comes back whole: its tables' rows, indexes and sequence values.
+"$bindir/psql" -X -q -d "$copy" -c "DROP SCHEMA archive CASCADE"
+expect_code "schema restore" 0 "$pgbackup" restore --type logical --backup "$logical" --db sales --target-db sales_copy --schema archive
+old="SELECT md5(string_agg(o::text, ',' ORDER BY o.id)) || ':' || (SELECT last_value FROM archive.old_id_seq) FROM archive.old o"
+check "schema rows and sequence back" "$("$bindir/psql" -X -At -d "$sales" -c "$old")" "$("$bindir/psql" -X -At -d "$copy" -c "$old")"
+check "schema index back" "1" "$("$bindir/psql" -X -At -d "$copy" -c "SELECT count(*) FROM pg_indexes WHERE schemaname = 'archive' AND indexname = 'old_note'")"
 expect_code "globals restore" 0 "$pgbackup" restore --type globals
 
 echo "logical cli: $passed passed, $failed failed"
