@@ -74,10 +74,14 @@ type StorageObject struct {
 	Size int64
 }
 
-// OpenStorage opens the storage at url: a path or file:///path. The folder is
-// made (mode 0700) by the first write. opts holds backend options, or is nil.
-// A scheme this build does not know is an *Error with CodeUnsupported. Close
-// the storage when done; closing ctx closes it too.
+// OpenStorage opens the storage at url: a path or file:///path (the folder is
+// made, mode 0700, by the first write), s3://bucket/prefix or
+// sftp://user@host[:port]/path. opts holds backend options ("s3-endpoint",
+// "s3-uri-style", "sftp-key", "sftp-known-hosts", "storage-timeout"), or is
+// nil; S3 credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+// or a credentials file. A scheme this build does not know is an *Error with
+// CodeUnsupported; missing S3 credentials or an unknown SFTP host key,
+// CodeAuth. Close the storage when done; closing ctx closes it too.
 func OpenStorage(ctx *Context, url string, opts *Options) (*Storage, error) {
 	if ctx == nil {
 		return nil, newError(CodeInvalid, "OpenStorage: the context is nil", "")

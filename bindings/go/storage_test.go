@@ -140,8 +140,8 @@ func TestStorageRefusesBadKeysAndSchemes(t *testing.T) {
 	for _, key := range []string{"../escape", "a//b", ".hidden", "", "nul\x00inside"} {
 		asError(t, s.Put(key, []byte("x")), pgbackup.CodeInvalid)
 	}
-	_, err := pgbackup.OpenStorage(newContext(t), "s3://bucket/path", nil)
-	if e := asError(t, err, pgbackup.CodeUnsupported); !strings.Contains(e.Message, "s3") {
+	_, err := pgbackup.OpenStorage(newContext(t), "gs://bucket/path", nil)
+	if e := asError(t, err, pgbackup.CodeUnsupported); !strings.Contains(e.Message, "gs") {
 		t.Errorf("message %q does not name the scheme", e.Message)
 	}
 }

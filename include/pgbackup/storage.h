@@ -5,8 +5,10 @@
  * relative paths of "/"-separated names, none empty, ".", ".." or starting with
  * ".". Every repository lives on one. Writes become visible only when committed,
  * all at once; an aborted or interrupted write leaves nothing visible.
- * Backends: a local path ("/srv/backup", "file:///srv/backup"), and storage made
- * of callbacks supplied by the embedding program (pgb_storage_from_callbacks).
+ * Backends: a local path ("/srv/backup", "file:///srv/backup"), S3 and
+ * compatible object stores ("s3://bucket/prefix"), another host over SFTP
+ * ("sftp://user@host:port/path"), and storage made of callbacks supplied by
+ * the embedding program (pgb_storage_from_callbacks).
  */
 #ifndef PGBACKUP_STORAGE_H
 #define PGBACKUP_STORAGE_H
@@ -78,14 +80,24 @@ typedef struct pgb_storage_ops {
 } pgb_storage_ops;
 
 /**
- * Open the storage named by a URL: a path or file:///path. The folder is made
- * (mode 0700) by the first write; it need not exist yet.
+ * Open the storage named by a URL: a path or file:///path (the folder is made,
+ * mode 0700, by the first write); s3://bucket[/prefix] (options s3-endpoint,
+ * s3-region, s3-uri-style, s3-ca-file, s3-no-verify-tls, s3-credentials-file,
+ * s3-profile and the write settings s3-sse, s3-storage-class, s3-object-lock;
+ * credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or a
+ * credentials file); sftp://user@host[:port]/path (options sftp-key,
+ * sftp-known-hosts; the host key must be known). storage-timeout bounds every
+ * remote operation, retries included. An SFTP storage connects here; S3
+ * sends its first request with the first operation.
  *
  * @param out   set to the storage; free it with pgb_storage_free()
  * @param ctx   the context that receives errors
  * @param url   where the storage is
  * @param opts  backend options (pgb_options), or NULL for the defaults
- * @return 0, PGB_EUNSUPPORTED for a scheme this build does not know, or PGB_EINVALID
+ * @return 0, PGB_EUNSUPPORTED for a scheme this build does not know,
+ *         PGB_EINVALID for a malformed URL or option, PGB_EAUTH for missing S3
+ *         credentials or an unknown or changed SFTP host key, or
+ *         PGB_ECONNECTION when an SFTP server cannot be reached
  */
 PGB_EXTERN int pgb_storage_open(pgb_storage **out, pgb_ctx *ctx, const char *url,
                                 const pgb_options *opts);

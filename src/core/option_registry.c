@@ -9,6 +9,9 @@
 
 static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
 static const char *const uri_styles[] = {"host", "path", NULL};
+static const char *const s3_sse_modes[] = {"none", "AES256", "aws:kms", NULL};
+static const char *const s3_object_lock_modes[] = {"none", "governance", "compliance", NULL};
+static const char *const s3_conditional_modes[] = {"auto", "yes", "no", NULL};
 static const char *const compress_algorithms[] = {"zstd", "lz4", "gzip", "none", NULL};
 static const char *const backup_types[] = {"physical", "logical", "globals", NULL};
 static const char *const backup_modes[] = {"stream", "local", NULL};
@@ -54,6 +57,29 @@ const struct pgb_option_spec pgb_option_registry[] = {
      NULL, 0, 0},
     {"sftp-key", PGB_OPTION_PATH, NULL, "FILE", "SFTP private key", NULL, 0, 0},
     {"sftp-known-hosts", PGB_OPTION_PATH, NULL, "FILE", "SFTP known hosts file", NULL, 0, 0},
+    {"s3-credentials-file", PGB_OPTION_PATH, NULL, "FILE",
+     "S3 credentials file, AWS format (default $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)", NULL, 0, 0},
+    {"s3-profile", PGB_OPTION_STRING, NULL, "NAME", "profile of the S3 credentials file (default $AWS_PROFILE, else "
+     "default)", NULL, 0, 0},
+    {"s3-storage-class", PGB_OPTION_STRING, NULL, "CLASS", "S3 storage class of written objects (STANDARD_IA...)",
+     NULL, 0, 0},
+    {"s3-sse", PGB_OPTION_CHOICE, "none", "none|AES256|aws:kms", "S3 server-side encryption of written objects",
+     s3_sse_modes, 0, 0},
+    {"s3-sse-kms-key-id", PGB_OPTION_STRING, NULL, "KEY", "with --s3-sse aws:kms: the KMS key", NULL, 0, 0},
+    {"s3-object-lock", PGB_OPTION_CHOICE, "none", "none|governance|compliance",
+     "S3 Object Lock retention mode of committed objects (the bucket must have Object Lock enabled)",
+     s3_object_lock_modes, 0, 0},
+    {"s3-object-lock-days", PGB_OPTION_INTEGER, "30", "DAYS", "with --s3-object-lock: days each object is retained",
+     NULL, 1, 36500},
+    {"s3-part-size", PGB_OPTION_INTEGER, "16", "MIB", "S3 multipart upload part size; larger objects go in parts",
+     NULL, 5, 5120},
+    {"s3-upload-parallel", PGB_OPTION_INTEGER, "4", "N", "S3 multipart parts uploaded at once per object", NULL, 1,
+     64},
+    {"s3-conditional-write", PGB_OPTION_CHOICE, "auto", "auto|yes|no",
+     "create-only writes with If-None-Match (yes), with a lease (no), or as the server supports (auto)",
+     s3_conditional_modes, 0, 0},
+    {"storage-timeout", PGB_OPTION_INTEGER, "300", "SECONDS",
+     "S3 and SFTP: longest time one storage operation may take, retries included", NULL, 1, 86400},
     {"type", PGB_OPTION_CHOICE, "physical", "TYPE", "backup or restore type: physical, logical, globals",
      backup_types, 0, 0},
     {"mode", PGB_OPTION_CHOICE, "stream", "MODE",

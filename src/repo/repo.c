@@ -332,7 +332,7 @@ int pgb_repo_worker_open(struct pgb_repo_worker *w, const struct pgb_repo *repo)
     *w = (struct pgb_repo_worker){0};
     if (pgb_ctx_new(&w->ctx) != PGB_OK)
         return pgb_error_nomem(repo->ctx);
-    int rc = pgb_storage_open(&w->storage, w->ctx, pgb_storage_name(repo->storage), NULL);
+    int rc = pgb_storage_reopen(&w->storage, w->ctx, repo->storage);
     if (rc == PGB_OK)
         rc = pgb_repo_worker_view(&w->repo, repo, w->ctx, w->storage);
     if (rc != PGB_OK)

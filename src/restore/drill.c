@@ -40,7 +40,8 @@ static const char *const plan_options[] = {
     "backup",      "target",          "target-time", "target-lsn",   "target-xid",    "target-name",
     "target-inclusive", "target-timeline", "jobs",   "program",      "repo",          "cluster",
     "identity",    "passphrase-file", "s3-endpoint", "s3-region",    "s3-uri-style",  "s3-ca-file",
-    "s3-no-verify-tls", "sftp-key",   "sftp-known-hosts", "pg-bindir"};
+    "s3-no-verify-tls", "sftp-key",   "sftp-known-hosts", "pg-bindir", "s3-credentials-file", "s3-profile",
+    "s3-conditional-write", "storage-timeout"};
 
 struct pgb_drill {
     uint32_t magic;

@@ -19,7 +19,8 @@ static const struct {
     int path;
 } carried[] = {{"identity", 1},      {"passphrase-file", 1},  {"s3-endpoint", 0},      {"s3-region", 0},
                {"s3-uri-style", 0},  {"s3-ca-file", 1},       {"s3-no-verify-tls", 0}, {"sftp-key", 1},
-               {"sftp-known-hosts", 1}};
+               {"sftp-known-hosts", 1}, {"s3-credentials-file", 1}, {"s3-profile", 0},
+               {"s3-conditional-write", 0}, {"storage-timeout", 0}};
 
 /* A value as another process in another folder reads it: a local path made absolute. */
 static char *absolute(const char *value, int is_path)

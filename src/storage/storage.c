@@ -94,37 +94,69 @@ static int make_storage(pgb_storage **out, pgb_ctx *ctx, const pgb_storage_ops *
     return PGB_OK;
 }
 
+/* Which built-in backend serves url; fills backend. */
+static int open_backend(pgb_ctx *ctx, const char *url, const pgb_options *opts, struct pgb_storage_backend *backend)
+{
+    *backend = (struct pgb_storage_backend){0};
+    const char *scheme_end = strstr(url, "://");
+    if (!scheme_end)
+        return pgb_posix_backend_new(ctx, url, &backend->ops, &backend->payload);
+    if (strncmp(url, "file://", 7) == 0) {
+        if (url[7] != '/')
+            return pgb_error_set(ctx, PGB_EINVALID, "storage URL %s: a file:// URL needs an absolute path "
+                                 "(file:///srv/backup)", url);
+        return pgb_posix_backend_new(ctx, url + 7, &backend->ops, &backend->payload);
+    }
+    if (strncmp(url, "s3://", 5) == 0)
+        return pgb_s3_backend_new(ctx, url, opts, backend);
+    if (strncmp(url, "sftp://", 7) == 0)
+        return pgb_sftp_backend_new(ctx, url, opts, backend);
+    return pgb_error_set(ctx, PGB_EUNSUPPORTED, "storage URL %s: scheme '%.*s' is not supported by this build "
+                         "(file://, s3://, sftp:// and plain paths are)", url, (int)(scheme_end - url), url);
+}
+
+static int adopt_backend(pgb_storage **out, pgb_ctx *ctx, struct pgb_storage_backend *backend, const char *name)
+{
+    int rc = make_storage(out, ctx, &backend->ops, backend->payload, name);
+    if (rc != PGB_OK) {
+        backend->ops.free(backend->payload);
+        return rc;
+    }
+    (*out)->from_url = 1;
+    (*out)->reopen = backend->reopen;
+    (*out)->remove_many = backend->remove_many;
+    return PGB_OK;
+}
+
 int pgb_storage_open(pgb_storage **out, pgb_ctx *ctx, const char *url, const pgb_options *opts)
 {
-    (void)opts; /* the posix backend has no options; S3 and SFTP will */
     if (!pgb_ctx_is_valid(ctx))
         return PGB_EINVALID;
     pgb_error_clear(ctx);
     if (!out || !url)
         return pgb_error_set(ctx, PGB_EINVALID, "pgb_storage_open: out and url are required");
     *out = NULL;
-    const char *path = url;
-    const char *scheme_end = strstr(url, "://");
-    if (scheme_end) {
-        if (strncmp(url, "file://", 7) != 0)
-            return pgb_error_set(ctx, PGB_EUNSUPPORTED, "storage URL %s: scheme '%.*s' is not supported by this "
-                                 "build (file:// and plain paths are)", url, (int)(scheme_end - url), url);
-        path = url + 7;
-        if (path[0] != '/')
-            return pgb_error_set(ctx, PGB_EINVALID, "storage URL %s: a file:// URL needs an absolute path "
-                                 "(file:///srv/backup)", url);
-    }
-    pgb_storage_ops ops;
-    void *payload;
-    int rc = pgb_posix_backend_new(ctx, path, &ops, &payload);
+    struct pgb_storage_backend backend;
+    int rc = open_backend(ctx, url, opts, &backend);
     if (rc != PGB_OK)
         return rc;
-    rc = make_storage(out, ctx, &ops, payload, url);
+    return adopt_backend(out, ctx, &backend, url);
+}
+
+int pgb_storage_reopen(pgb_storage **out, pgb_ctx *ctx, const pgb_storage *s)
+{
+    *out = NULL;
+    if (!is_storage(s) || !s->from_url)
+        return pgb_error_set(ctx, PGB_EINVALID, "storage %s cannot be reopened (callbacks serve one handle)",
+                             s ? s->name : "(none)");
+    if (!s->reopen)
+        return pgb_storage_open(out, ctx, s->name, NULL);
+    pgb_error_clear(ctx);
+    struct pgb_storage_backend backend = {0};
+    int rc = s->reopen(s->payload, ctx, &backend);
     if (rc != PGB_OK)
-        ops.free(payload);
-    else
-        (*out)->from_url = 1;
-    return rc;
+        return rc;
+    return adopt_backend(out, ctx, &backend, s->name);
 }
 
 int pgb_storage_from_callbacks(pgb_storage **out, pgb_ctx *ctx, const pgb_storage_ops *ops, void *payload,
@@ -347,6 +379,28 @@ int pgb_storage_remove(pgb_storage *s, const char *key)
         return rc;
     rc = s->ops.remove(s->payload, key);
     return rc == PGB_OK ? PGB_OK : callback_failed(s, rc, "remove", key);
+}
+
+int pgb_storage_remove_many(pgb_storage *s, const char *const *keys, size_t count)
+{
+    if (!is_storage(s))
+        return PGB_EINVALID;
+    pgb_error_clear(s->ctx);
+    for (size_t i = 0; i < count; i++) {
+        int rc = pgb_storage_check_key(s->ctx, keys[i]);
+        if (rc != PGB_OK)
+            return rc;
+    }
+    if (!s->remove_many) {
+        for (size_t i = 0; i < count; i++) {
+            int rc = pgb_storage_remove(s, keys[i]);
+            if (rc != PGB_OK)
+                return rc;
+        }
+        return PGB_OK;
+    }
+    int rc = s->remove_many(s->payload, keys, count);
+    return rc == PGB_OK ? PGB_OK : callback_failed(s, rc, "remove", count ? keys[0] : NULL);
 }
 
 int pgb_storage_list(pgb_storage *s, const char *prefix, pgb_storage_list_fn each, void *payload)

@@ -20,7 +20,8 @@ class StorageObject(typing.NamedTuple):
 
 
 class Storage:
-    """A pgb_storage: Storage(url) for a path or file:///path, or Storage.from_callbacks(store).
+    """A pgb_storage: Storage(url) for a path, file:///path, s3://bucket/prefix or
+    sftp://user@host[:port]/path, or Storage.from_callbacks(store).
 
     Made from a Context (whose errors it reports and whose lock serialises its
     calls), or from a private one when none is given. Repositories opened on it
@@ -42,9 +43,13 @@ class Storage:
     def __init__(self, url, options=None, context=None):
         """Open the storage at url. The folder of a local path is made by the first write.
 
-        options: an Options or a mapping of backend options, or None. Raises
+        options: an Options or a mapping of backend options ({"s3-endpoint":
+        "http://127.0.0.1:9000", "s3-uri-style": "path"}, {"sftp-key": path,
+        "sftp-known-hosts": path}), or None. S3 credentials come from
+        AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a credentials file. Raises
         Error with code -10 (PGB_EUNSUPPORTED) for a URL scheme this build
-        does not know.
+        does not know, -13 (PGB_EAUTH) for missing S3 credentials or an
+        unknown SFTP host key.
         """
         self._begin(context)
         target = to_c(url, "storage URL")

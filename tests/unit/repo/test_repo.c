@@ -2,7 +2,8 @@
  * Repositories: init refuses foreign data, the marker is the commit point,
  * catalog records are committed once and listed in time order, encryption
  * hides everything but what is needed to find the key, and the writer lock
- * admits one writer.
+ * admits one writer: on a local folder, and on S3 (s3rver) and SFTP (sshd)
+ * started by the test.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -19,12 +20,16 @@
 
 #include "repo/catalog.h"
 #include "repo/repo.h"
+#include "storage_servers.h"
 #include "test_main.h"
 
 static pgb_ctx *ctx;
 static char root[64];
-static char path[256];
+static char path[400];
 static int counter;
+static pgb_options *remote_options; /* S3 and SFTP suites: how to reach the server */
+static char remote_base[256];       /* their storages are made under this URL */
+static struct pgb_test_server remote_server;
 
 static int setup(void)
 {
@@ -51,14 +56,14 @@ static int teardown(void)
 /* A fresh folder for one test. */
 static const char *fresh(const char *name)
 {
-    snprintf(path, sizeof(path), "%s/%s-%d", root, name, ++counter);
+    snprintf(path, sizeof(path), "%s/%s-%d", remote_base[0] ? remote_base : root, name, ++counter);
     return path;
 }
 
 static pgb_storage *open_storage(const char *where)
 {
     pgb_storage *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(pgb_storage_open(&s, ctx, where, NULL), PGB_OK);
+    CU_ASSERT_EQUAL_FATAL(pgb_storage_open(&s, ctx, where, remote_options), PGB_OK);
     return s;
 }
 
@@ -367,7 +372,7 @@ static void test_one_writer_at_a_time_and_dead_locks_are_taken_over(void)
         pgb_ctx *c;
         pgb_storage *cs;
         pgb_repo *cr;
-        char byte = pgb_ctx_new(&c) == PGB_OK && pgb_storage_open(&cs, c, dir, NULL) == PGB_OK &&
+        char byte = pgb_ctx_new(&c) == PGB_OK && pgb_storage_open(&cs, c, dir, remote_options) == PGB_OK &&
                             pgb_repo_open(&cr, cs, NULL) == PGB_OK && pgb_repo_lock(cr) == PGB_OK
                         ? 'y'
                         : 'n';
@@ -412,6 +417,42 @@ static void test_one_writer_at_a_time_and_dead_locks_are_taken_over(void)
     pgb_storage_free(s);
 }
 
+static int setup_s3(void)
+{
+    if (setup() != 0 || pgb_test_server_start(&remote_server, "s3rver", NULL) != 0 ||
+        pgb_options_new(&remote_options, ctx) != PGB_OK || pgb_test_s3_options(&remote_server, remote_options) != 0)
+        return 1;
+    snprintf(remote_base, sizeof(remote_base), "s3://%s/repo", PGB_TEST_BUCKET);
+    return 0;
+}
+
+static int setup_sftp(void)
+{
+    if (setup() != 0 || pgb_test_server_start(&remote_server, "sshd", NULL) != 0 ||
+        pgb_options_new(&remote_options, ctx) != PGB_OK ||
+        pgb_test_sftp_options(&remote_server, remote_options, "repo", remote_base, sizeof(remote_base)) != 0)
+        return 1;
+    return 0;
+}
+
+static int teardown_remote(void)
+{
+    pgb_options_free(remote_options);
+    remote_options = NULL;
+    remote_base[0] = '\0';
+    pgb_test_server_free(&remote_server);
+    return teardown();
+}
+
+/* Whether suites on server kind run: when it is installed, and always under CI (where a failure to start fails). */
+static int server_available(const char *kind)
+{
+    struct pgb_test_server probe;
+    int rc = pgb_test_server_start(&probe, kind, NULL);
+    pgb_test_server_free(&probe);
+    return rc != 2 || pgb_test_in_ci();
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -428,6 +469,19 @@ int main(void)
         {"one_writer_at_a_time_and_dead_locks_are_taken_over", test_one_writer_at_a_time_and_dead_locks_are_taken_over},
         CU_TEST_INFO_NULL,
     };
-    CU_SuiteInfo suites[] = {{"repo", setup, teardown, NULL, NULL, tests}, CU_SUITE_INFO_NULL};
+    /* What the repository asks of any storage: committed-once records and the writer lock. */
+    CU_TestInfo remote[] = {
+        {"records_are_committed_once_and_listed_in_time_order",
+         test_records_are_committed_once_and_listed_in_time_order},
+        {"one_writer_at_a_time_and_dead_locks_are_taken_over", test_one_writer_at_a_time_and_dead_locks_are_taken_over},
+        CU_TEST_INFO_NULL,
+    };
+    CU_SuiteInfo suites[4] = {{"repo", setup, teardown, NULL, NULL, tests}, CU_SUITE_INFO_NULL, CU_SUITE_INFO_NULL,
+                              CU_SUITE_INFO_NULL};
+    int n = 1;
+    if (server_available("s3rver"))
+        suites[n++] = (CU_SuiteInfo){"repo/s3", setup_s3, teardown_remote, NULL, NULL, remote};
+    if (server_available("sshd"))
+        suites[n++] = (CU_SuiteInfo){"repo/sftp", setup_sftp, teardown_remote, NULL, NULL, remote};
     return pgb_test_run(suites);
 }

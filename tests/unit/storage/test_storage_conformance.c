@@ -1,8 +1,9 @@
 /*
  * The storage conformance suite: the same cases run against every backend,
- * so that the repository can rely on one behaviour. Today: posix, and a
- * callbacks backend (an in-memory store written the way an embedding program
- * would write one). Later backends (S3, SFTP) add a suite here.
+ * so that the repository can rely on one behaviour: posix, a callbacks
+ * backend (an in-memory store written the way an embedding program would
+ * write one), S3 against a real s3rver and SFTP against a real OpenSSH
+ * server, both started by the test on loopback ports.
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,12 +18,16 @@
 
 #include <pgbackup/pgbackup.h>
 
+#include "storage_servers.h"
 #include "test_main.h"
 
 static pgb_ctx *ctx;
 static pgb_storage *storage;
 static char posix_root[64];
 static int backend_is_posix;
+static pgb_options *backend_options;
+static struct pgb_test_server s3_server, ssh_server;
+static int s3_started, ssh_started; /* 0 not tried, 1 running, 2 not installed, -1 failed */
 
 /* ---- an in-memory backend made only of public callbacks ---- */
 
@@ -209,9 +214,42 @@ static int setup_callbacks(void)
                                       "memory") != PGB_OK;
 }
 
+/* S3 and SFTP: a failed start leaves storage NULL, so that every case fails rather than passes unseen. */
+static int setup_s3(void)
+{
+    backend_is_posix = 0;
+    storage = NULL;
+    if (pgb_ctx_new(&ctx) != PGB_OK || pgb_options_new(&backend_options, ctx) != PGB_OK)
+        return 1;
+    if (s3_started != 1 || pgb_test_s3_options(&s3_server, backend_options) != 0 ||
+        pgb_storage_open(&storage, ctx, "s3://" PGB_TEST_BUCKET "/conformance", backend_options) != PGB_OK)
+        fprintf(stderr, "\nS3 storage not available: %s\n", pgb_ctx_errmsg(ctx));
+    return 0;
+}
+
+static int setup_sftp(void)
+{
+    backend_is_posix = 0;
+    storage = NULL;
+    if (pgb_ctx_new(&ctx) != PGB_OK || pgb_options_new(&backend_options, ctx) != PGB_OK)
+        return 1;
+    char url[256];
+    if (ssh_started != 1 || pgb_test_sftp_options(&ssh_server, backend_options, "conformance", url, sizeof(url)) != 0 ||
+        pgb_storage_open(&storage, ctx, url, backend_options) != PGB_OK)
+        fprintf(stderr, "\nSFTP storage not available: %s\n", pgb_ctx_errmsg(ctx));
+    return 0;
+}
+
+static void test_server_is_running(void)
+{
+    CU_ASSERT_PTR_NOT_NULL(storage);
+}
+
 static int teardown(void)
 {
     pgb_storage_free(storage);
+    pgb_options_free(backend_options);
+    backend_options = NULL;
     pgb_ctx_free(ctx);
     if (backend_is_posix) {
         char command[128];
@@ -536,9 +574,27 @@ static void test_callbacks_failure_without_message_names_the_key(void)
 
 #define CASE(name) {#name, test_##name}
 
+static void stop_servers(void)
+{
+    pgb_test_server_free(&s3_server);
+    pgb_test_server_free(&ssh_server);
+}
+
+/* Start a server; 1 when its suites run (running, or failing under CI), 0 when they are left out. */
+static int start_server(struct pgb_test_server *server, const char *kind, int *started)
+{
+    int rc = pgb_test_server_start(server, kind, NULL);
+    *started = rc == 0 ? 1 : rc == 2 ? 2 : -1;
+    return *started != 2 || pgb_test_in_ci();
+}
+
 int main(void)
 {
+    atexit(stop_servers);
+    int with_s3 = start_server(&s3_server, "s3rver", &s3_started);
+    int with_sftp = start_server(&ssh_server, "sshd", &ssh_started);
     CU_TestInfo common[] = {
+        CASE(server_is_running),
         CASE(put_then_get_returns_the_same_bytes),
         CASE(object_is_invisible_until_commit),
         CASE(abort_leaves_nothing),
@@ -568,6 +624,13 @@ int main(void)
         {"conformance/callbacks", setup_callbacks, teardown, NULL, NULL, common},
         {"callbacks", setup_callbacks, teardown, NULL, NULL, callbacks_only},
         CU_SUITE_INFO_NULL,
+        CU_SUITE_INFO_NULL,
+        CU_SUITE_INFO_NULL,
     };
+    int n = 4;
+    if (with_s3)
+        suites[n++] = (CU_SuiteInfo){"conformance/s3", setup_s3, teardown, NULL, NULL, common};
+    if (with_sftp)
+        suites[n++] = (CU_SuiteInfo){"conformance/sftp", setup_sftp, teardown, NULL, NULL, common};
     return pgb_test_run(suites);
 }
