@@ -113,11 +113,18 @@ static int aws(const char *arguments, char *out, size_t out_size)
     FILE *p = popen(command, "r");
     if (!p)
         return -1;
-    size_t n = out ? fread(out, 1, out_size - 1, p) : 0;
-    if (out)
-        out[n] = '\0';
+    char own[4096];
+    if (!out) { /* keep the output anyway, to show it when the command fails */
+        out = own;
+        out_size = sizeof(own);
+    }
+    size_t n = fread(out, 1, out_size - 1, p);
+    out[n] = '\0';
     int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code != 0)
+        fprintf(stderr, "aws %s: exit %d: %s\n", arguments, code, out);
+    return code;
 }
 
 /* ---- cases ---- */
