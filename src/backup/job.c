@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include <pgbackup/error.h>
 #include <pgbackup/options.h>
 
 #include "core/context.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/handle.h"
 #include "core/text.h"
@@ -29,13 +29,7 @@ static int is_job(const pgb_job *job)
 
 void pgb_job_make_backup_id(struct pgb_job *job, const char *suffix)
 {
-    struct timeval now;
-    gettimeofday(&now, NULL);
-    struct tm utc;
-    gmtime_r(&now.tv_sec, &utc);
-    char stamp[32];
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &utc);
-    snprintf(job->backup_id, sizeof(job->backup_id), "%s.%03dZ-%s", stamp, (int)(now.tv_usec / 1000), suffix);
+    pgb_time_id(suffix, job->backup_id);
 }
 
 static int copy_option(const pgb_options *opts, const char *key, char **out)

@@ -10,6 +10,7 @@
 
 #include <pgbackup/job.h>
 
+#include "core/clock.h"
 #include "repo/repo.h"
 
 struct pgb_job {
@@ -28,7 +29,7 @@ struct pgb_job {
     uint64_t wal_segment_size;
     struct pgb_logical_job *logical; /* logical and globals backups: their options (src/logical/logical_job.h) */
     /* Results. */
-    char backup_id[64];
+    char backup_id[PGB_TIME_ID_SIZE];
     json_t *record;        /* the catalog record, once committed */
     char *record_json;
 };

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 
 void pgb_time_iso8601(time_t when, char out[PGB_ISO8601_SIZE])
 {
@@ -93,4 +94,15 @@ int pgb_time_parse_iso8601(const char *text, int64_t *micros)
     int64_t seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
     *micros = seconds * 1000000 + fraction;
     return 0;
+}
+
+void pgb_time_id(const char *suffix, char out[PGB_TIME_ID_SIZE])
+{
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    struct tm utc;
+    gmtime_r(&now.tv_sec, &utc);
+    char stamp[32];
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &utc);
+    snprintf(out, PGB_TIME_ID_SIZE, "%s.%03dZ-%.24s", stamp, (int)(now.tv_usec / 1000), suffix);
 }

@@ -23,4 +23,10 @@ void pgb_time_iso8601(time_t when, char out[PGB_ISO8601_SIZE]);
  */
 int pgb_time_parse_iso8601(const char *text, int64_t *micros);
 
+/* Room for an id made by pgb_time_id(). */
+enum { PGB_TIME_ID_SIZE = 64 };
+
+/* An id for now that sorts by time: "20261125T101500.123Z-<suffix>" (backups, drills). */
+void pgb_time_id(const char *suffix, char out[PGB_TIME_ID_SIZE]);
+
 #endif

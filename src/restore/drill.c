@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -197,17 +196,6 @@ static int step(pgb_drill *d, const char *name, double started, int ok, const ch
     if (!ok && json_is_null(json_object_get(d->report, "error")))
         json_object_set_new(d->report, "error", json_string(detail ? detail : name));
     return ok;
-}
-
-static void make_id(char out[64])
-{
-    struct timeval now;
-    gettimeofday(&now, NULL);
-    struct tm utc;
-    gmtime_r(&now.tv_sec, &utc);
-    char stamp[32];
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &utc);
-    snprintf(out, 64, "%s.%03dZ-drill", stamp, (int)(now.tv_usec / 1000));
 }
 
 /* The roles to try for connections: drill-role, postgres, this user's name. */
@@ -403,8 +391,8 @@ int pgb_drill_run(pgb_drill *d)
         return pgb_error_set(ctx, PGB_EINVALID, "pgb_drill_run called on a drill that ran: a drill runs once");
     d->ran = 1;
     double started = now_seconds();
-    char id[64], when[PGB_ISO8601_SIZE];
-    make_id(id);
+    char id[PGB_TIME_ID_SIZE], when[PGB_ISO8601_SIZE];
+    pgb_time_id("drill", id);
     pgb_time_iso8601(time(NULL), when);
     d->report = json_pack("{s:i, s:s, s:s, s:s, s:n, s:n, s:s, s:n, s:[], s:n, s:n, s:n, s:n, s:[], s:[], s:b, s:n}",
                           "format_version", 1, "id", id, "kind", d->logical ? "logical" : "physical", "cluster",

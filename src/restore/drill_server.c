@@ -26,6 +26,7 @@
 
 #include "core/error.h"
 #include "core/text.h"
+#include "restore/server_pid.h"
 
 int pgb_drill_find_bindir(pgb_ctx *ctx, const char *bindir, int major, char out[512])
 {
@@ -197,20 +198,6 @@ int pgb_drill_server_start(pgb_ctx *ctx, const struct pgb_drill_server *s)
     return rc;
 }
 
-/* Whether the postmaster of data still runs. */
-static int postmaster_alive(const char *data)
-{
-    char path[600];
-    snprintf(path, sizeof(path), "%s/postmaster.pid", data);
-    FILE *f = fopen(path, "r");
-    long pid = 0;
-    if (!f)
-        return 0;
-    int found = fscanf(f, "%ld", &pid) == 1;
-    fclose(f);
-    return found && pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-}
-
 static double now_seconds(void)
 {
     struct timespec t;
@@ -239,7 +226,7 @@ int pgb_drill_server_wait_promoted(pgb_ctx *ctx, const struct pgb_drill_server *
             }
             PQfinish(conn);
         }
-        if (!postmaster_alive(s->data) && ++missing_since_start > 20) {
+        if (!pgb_server_running(s->data, NULL) && ++missing_since_start > 20) {
             char *tail = pgb_drill_server_log_tail(s, 8);
             int rc = pgb_error_set(ctx, PGB_EIO, "the drill's server stopped before it reached the target: %s",
                                    tail ? tail : "no log");
@@ -254,10 +241,10 @@ int pgb_drill_server_wait_promoted(pgb_ctx *ctx, const struct pgb_drill_server *
 
 void pgb_drill_server_stop(const struct pgb_drill_server *s)
 {
-    if (!postmaster_alive(s->data))
+    if (!pgb_server_running(s->data, NULL))
         return;
     const char *fast[] = {"-D", s->data, "-m", "fast", "-w", "-t", "60", "stop", NULL};
-    if (run_pg_ctl(s, fast) != 0 && postmaster_alive(s->data)) {
+    if (run_pg_ctl(s, fast) != 0 && pgb_server_running(s->data, NULL)) {
         const char *immediate[] = {"-D", s->data, "-m", "immediate", "-w", "-t", "60", "stop", NULL};
         run_pg_ctl(s, immediate);
     }

@@ -33,6 +33,7 @@
 #include "restore/recovery_config.h"
 #include "restore/recovery_target.h"
 #include "restore/restore_plan_scratch.h"
+#include "restore/server_pid.h"
 #include "restore/read_workers.h"
 #include "restore/restore_extras.h"
 
@@ -77,20 +78,6 @@ static int folder_is_empty(const char *path)
         empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
     closedir(dir);
     return empty;
-}
-
-/* A server running on dir: postmaster.pid names a live process. */
-static int server_running(const char *dir, long *pid)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    *pid = 0;
-    int found = fscanf(f, "%ld", pid) == 1;
-    fclose(f);
-    return found && *pid > 0 && (kill((pid_t)*pid, 0) == 0 || errno == EPERM);
 }
 
 /* The backup and the WAL it needs to reach the target; then, when the archive is read, restore_command. */
@@ -252,7 +239,7 @@ int pgb_restore_plan_new_scratch(pgb_restore_plan **out, pgb_repo *repo, const p
     if (rc == PGB_OK)
         rc = pgb_recovery_target_read(ctx, opts, &p->recovery);
     long pid = 0;
-    if (rc == PGB_OK && server_running(target, &pid))
+    if (rc == PGB_OK && pgb_server_running(target, &pid))
         rc = pgb_error_set(ctx, PGB_EREFUSED, "refusing to restore into %s: a PostgreSQL server (pid %ld) is running "
                            "on it", target, pid);
     if (rc == PGB_OK && !p->delta && !folder_is_empty(target))
@@ -302,7 +289,7 @@ int pgb_restore_plan_execute(pgb_restore_plan *p)
                              "a plan runs once", p->backup_id, p->target);
     p->executed = 1;
     long pid = 0;
-    if (server_running(p->target, &pid)) /* it may have started since the plan was made */
+    if (pgb_server_running(p->target, &pid)) /* it may have started since the plan was made */
         return pgb_error_set(repo->ctx, PGB_EREFUSED, "refusing to restore into %s: a PostgreSQL server (pid %ld) is "
                              "running on it", p->target, pid);
     if (mkdir(p->target, 0700) != 0 && errno != EEXIST)
