@@ -137,7 +137,7 @@ static int probe_conditional(struct s3_backend *b)
     long status[2] = {0, 0};
     for (int i = 0; i < 2 && rc == PGB_OK; i++) {
         struct s3_reply reply;
-        int attempts;
+        int attempts = 0;
         int sent = conditional_put(b, object, &put, &status[i], &attempts, &reply);
         if (sent != 0 || (status[i] != 200 && status[i] != 412 && status[i] != 501 && status[i] != 400))
             rc = s3_fail(b, sent, &reply, "PUT (probe of If-None-Match)", object);
@@ -162,8 +162,8 @@ static int create_conditional(struct s3_backend *b, const char *object, const st
     double deadline = s3_now() + b->session.config->timeout_seconds;
     for (int attempt = 1;; attempt++) {
         struct s3_reply reply;
-        long status;
-        int attempts;
+        long status = 0;
+        int attempts = 0;
         int rc = conditional_put(b, object, call, &status, &attempts, &reply);
         if (rc == 0 && status == 412) {
             /* A retried PUT may meet its own first attempt: the same bytes are not a conflict. */
