@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "repo/pack.h"
+#include "repo/chunk_check.h"
 
 enum { BUFFER_SIZE = 1 << 20 };
 
@@ -153,11 +154,9 @@ int pgb_backup_file_write_ranges(struct pgb_repo *repo, const struct pgb_file_en
         uint64_t end = start + e->chunks[i].ref.plain_size;
         if (overlaps(ranges, count, start, end)) {
             size_t got = 0;
-            uint8_t digest[32];
             rc = read_chunk(repo, e, i, buffer, capacity, &got);
             /* A part of the file: its SHA-256 cannot be checked, each chunk's can. */
-            if (rc == PGB_OK && (EVP_Digest(buffer, got, digest, NULL, EVP_sha256(), NULL) != 1 ||
-                                 CRYPTO_memcmp(digest, e->chunks[i].ref.sha256, 32) != 0))
+            if (rc == PGB_OK && !pgb_chunk_matches(e, i, start, buffer, got))
                 rc = pgb_error_set(ctx, PGB_ECORRUPT, "chunk %zu of %s does not match its SHA-256", i, e->path);
             if (rc == PGB_OK)
                 rc = pwrite_all(ctx, fd, buffer, got, start);

@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 
-static const struct pgb_codec_ops *codec_ops(int codec)
+const struct pgb_codec_ops *pgb_codec_ops_for(int codec)
 {
     switch (codec) {
     case PGB_CODEC_ZSTD: return &pgb_codec_zstd_ops;
@@ -25,7 +25,7 @@ const char *pgb_codec_name(int codec)
 {
     if (codec == PGB_CODEC_NONE)
         return "none";
-    const struct pgb_codec_ops *ops = codec_ops(codec);
+    const struct pgb_codec_ops *ops = pgb_codec_ops_for(codec);
     return ops ? ops->name : NULL;
 }
 
@@ -56,7 +56,7 @@ int pgb_codec_parse(pgb_ctx *ctx, const char *spec, int *codec, int *level)
         const char *name = pgb_codec_name(codecs[i]);
         if (strlen(name) != name_len || strncmp(name, spec, name_len) != 0)
             continue;
-        const struct pgb_codec_ops *ops = codec_ops(codecs[i]);
+        const struct pgb_codec_ops *ops = pgb_codec_ops_for(codecs[i]);
         int min = ops ? ops->min_level : 0, max = ops ? ops->max_level : 0;
         int value = ops ? ops->default_level : 0;
         if (colon && (parse_level(colon + 1, &value) != 0 || value < min || value > max))
@@ -211,7 +211,7 @@ int pgb_compress_sink_new(pgb_ctx *ctx, int codec, int level, pgb_sink *next, pg
         *out = plain;
         return PGB_OK;
     }
-    const struct pgb_codec_ops *ops = codec_ops(codec);
+    const struct pgb_codec_ops *ops = pgb_codec_ops_for(codec);
     if (!ops)
         return pgb_error_set(ctx, PGB_EINVALID, "unknown compression codec %d", codec);
     if (level < ops->min_level || level > ops->max_level)
@@ -341,7 +341,7 @@ int pgb_decompress_source_new(pgb_ctx *ctx, int codec, pgb_source *upstream, pgb
         *out = plain;
         return PGB_OK;
     }
-    const struct pgb_codec_ops *ops = codec_ops(codec);
+    const struct pgb_codec_ops *ops = pgb_codec_ops_for(codec);
     if (!ops)
         return pgb_error_set(ctx, PGB_EINVALID, "unknown compression codec %d", codec);
     struct decompress_source *s = malloc(sizeof(*s));

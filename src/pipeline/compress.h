@@ -66,6 +66,14 @@ struct pgb_codec_ops {
     int (*encode)(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size, size_t *in_used,
                   uint8_t *out, size_t out_size, size_t *out_made, int end, int *done);
     void (*encoder_free)(void *state);
+    /* Make state ready for a new frame with the same level, keeping its tables (optional: NULL means free and new). */
+    int (*encoder_reset)(void *state, pgb_ctx *ctx);
+    /*
+     * Optional: compress all of in as one frame in one call (no copy into the
+     * encoder's own buffers); *made is 0 when out is too small.
+     */
+    int (*encode_whole)(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size, uint8_t *out,
+                        size_t out_size, size_t *made);
 
     int (*decoder_new)(pgb_ctx *ctx, void **state);
     /*
@@ -80,6 +88,9 @@ struct pgb_codec_ops {
 
 /* Size of the fixed buffers of every stage: memory never grows with the data. */
 #define PGB_COMPRESS_BUFFER_SIZE ((size_t)256 * 1024)
+
+/* The operations of a compressing codec; NULL for PGB_CODEC_NONE or a value that is not a codec. */
+const struct pgb_codec_ops *pgb_codec_ops_for(int codec);
 
 extern const struct pgb_codec_ops pgb_codec_zstd_ops;
 extern const struct pgb_codec_ops pgb_codec_lz4_ops;

@@ -3,6 +3,7 @@
  * frame is caught by the decoder even without the object's SHA-256.
  */
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <pgbackup/error.h>
 
@@ -50,6 +51,25 @@ static void zstd_encoder_free(void *state)
     ZSTD_freeCCtx(state);
 }
 
+static int zstd_encoder_reset(void *state, pgb_ctx *ctx)
+{
+    size_t ret = ZSTD_CCtx_reset(state, ZSTD_reset_session_only);
+    return ZSTD_isError(ret) ? zstd_failed(ctx, PGB_ERROR, ret) : PGB_OK;
+}
+
+static int zstd_encode_whole(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size, uint8_t *out,
+                             size_t out_size, size_t *made)
+{
+    size_t ret = ZSTD_compress2(state, out, out_size, in, in_size);
+    *made = 0;
+    if (ZSTD_isError(ret) && ZSTD_getErrorCode(ret) == ZSTD_error_dstSize_tooSmall)
+        return PGB_OK;
+    if (ZSTD_isError(ret))
+        return zstd_failed(ctx, PGB_ERROR, ret);
+    *made = ret;
+    return PGB_OK;
+}
+
 static int zstd_decoder_new(pgb_ctx *ctx, void **state)
 {
     ZSTD_DCtx *dctx = ZSTD_createDCtx();
@@ -88,6 +108,8 @@ const struct pgb_codec_ops pgb_codec_zstd_ops = {
     .encoder_new = zstd_encoder_new,
     .encode = zstd_encode,
     .encoder_free = zstd_encoder_free,
+    .encoder_reset = zstd_encoder_reset,
+    .encode_whole = zstd_encode_whole,
     .decoder_new = zstd_decoder_new,
     .decode = zstd_decode,
     .decoder_free = zstd_decoder_free,

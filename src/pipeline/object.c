@@ -104,12 +104,12 @@ int pgb_object_encoder_new(pgb_object_encoder **out, pgb_ctx *ctx, pgb_sink *des
         if (rc == PGB_OK)
             chain = stage;
     }
-    if (rc == PGB_OK) {
+    if (rc == PGB_OK && !spec->precompressed) {
         rc = pgb_compress_sink_new(ctx, spec->codec, spec->level, chain, &stage);
         if (rc == PGB_OK)
             chain = stage;
     }
-    if (rc == PGB_OK && !spec->known_sha256) {
+    if (rc == PGB_OK && !spec->known_sha256 && !spec->precompressed) {
         rc = pgb_sha256_sink_new(ctx, chain, &stage);
         if (rc == PGB_OK)
             chain = stage;
@@ -120,9 +120,10 @@ int pgb_object_encoder_new(pgb_object_encoder **out, pgb_ctx *ctx, pgb_sink *des
         free(e);
         return rc;
     }
-    if (spec->known_sha256) {
+    if (spec->known_sha256 || spec->precompressed) {
         e->known_digest = 1;
-        memcpy(e->sha256, spec->known_sha256, sizeof(e->sha256));
+        if (spec->known_sha256)
+            memcpy(e->sha256, spec->known_sha256, sizeof(e->sha256));
     }
     e->ctx = ctx;
     e->head = chain;

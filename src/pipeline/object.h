@@ -38,6 +38,12 @@ struct pgb_object_spec {
      * its own hashing pass and reports this digest. NULL: the encoder hashes.
      */
     const uint8_t *known_sha256;
+    /*
+     * What is written is already one frame of codec (a chunk compressed by
+     * pgb_chunk_compress): the encoder only encrypts it, and reports no
+     * digest (info->sha256 is zero, info->plain_size the frame's size).
+     */
+    int precompressed;
 };
 
 /*

@@ -19,7 +19,8 @@ struct slot {
     int state;
     uint8_t *data;
     size_t size;
-    struct pgb_stored_chunk chunk; /* id and sha256 in; ref filled by the thread */
+    struct pgb_stored_chunk chunk; /* filled by the thread */
+    int reused;
     size_t entry, chunk_number;
     int rc;
     char message[512];
@@ -29,6 +30,9 @@ struct pgb_chunk_encoder {
     pgb_ctx *caller;               /* the calling thread's context: errors end up here */
     struct pgb_repo_worker worker; /* the thread's own context, storage handle and repository view */
     pgb_pack_writer *packs;
+    pgb_chunk_compressor *compressor;
+    pgb_chunk_store_fn store;
+    void *store_payload;
     pthread_t thread;
     int running, stopping;
     pthread_mutex_t lock;
@@ -50,9 +54,9 @@ static void *encoder_main(void *arg)
             break;
         pthread_mutex_unlock(&e->lock);
         /* Only this thread touches the slot while it is queued, and the worker context at all. */
-        uint8_t digest[32];
-        memcpy(digest, s->chunk.ref.sha256, sizeof(digest));
-        int rc = pgb_pack_writer_add(e->packs, s->data, s->size, digest, &s->chunk.ref);
+        s->reused = 0;
+        int rc = e->store(e->store_payload, e->worker.repo, e->compressor, e->packs, s->data, s->size, &s->chunk,
+                          &s->reused);
         if (rc != PGB_OK)
             snprintf(s->message, sizeof(s->message), "%s", pgb_ctx_errmsg(e->worker.ctx));
         pthread_mutex_lock(&e->lock);
@@ -65,7 +69,8 @@ static void *encoder_main(void *arg)
     return NULL;
 }
 
-int pgb_chunk_encoder_start(pgb_chunk_encoder **out, struct pgb_repo *repo, int codec, int level)
+int pgb_chunk_encoder_start(pgb_chunk_encoder **out, struct pgb_repo *repo, int codec, int level,
+                            pgb_chunk_store_fn store, void *store_payload)
 {
     *out = NULL;
     if (!pgb_storage_reopenable(repo->storage))
@@ -74,6 +79,8 @@ int pgb_chunk_encoder_start(pgb_chunk_encoder **out, struct pgb_repo *repo, int 
     if (!e)
         return pgb_error_nomem(repo->ctx);
     e->caller = repo->ctx;
+    e->store = store;
+    e->store_payload = store_payload;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->changed, NULL);
     int rc = pgb_repo_worker_open(&e->worker, repo);
@@ -82,6 +89,8 @@ int pgb_chunk_encoder_start(pgb_chunk_encoder **out, struct pgb_repo *repo, int 
             rc = pgb_error_nomem(repo->ctx);
     if (rc == PGB_OK && pgb_pack_writer_new(&e->packs, e->worker.repo, codec, level, PGB_PACK_TARGET_SIZE) != PGB_OK)
         rc = pgb_error_nomem(repo->ctx);
+    if (rc == PGB_OK && pgb_chunk_compressor_new(e->worker.ctx, codec, level, &e->compressor) != PGB_OK)
+        rc = pgb_error_set(repo->ctx, pgb_ctx_errcode(e->worker.ctx), "%s", pgb_ctx_errmsg(e->worker.ctx));
     if (rc == PGB_OK && pthread_create(&e->thread, NULL, encoder_main, e) != 0)
         rc = pgb_error_set(repo->ctx, PGB_ERROR, "cannot start the chunk encoder thread");
     if (rc != PGB_OK) {
@@ -107,7 +116,7 @@ static int collect_one(pgb_chunk_encoder *e, int wait, pgb_chunk_done_fn done, v
         e->failed = 1;
         pgb_error_set(e->caller, rc, "%s", s->message);
     } else if (rc == PGB_OK) {
-        rc = done(payload, s->entry, s->chunk_number, &s->chunk);
+        rc = done(payload, s->entry, s->chunk_number, &s->chunk, s->reused);
     }
     s->state = SLOT_FREE;
     e->next_collect++;
@@ -115,8 +124,8 @@ static int collect_one(pgb_chunk_encoder *e, int wait, pgb_chunk_done_fn done, v
     return rc;
 }
 
-int pgb_chunk_encoder_submit(pgb_chunk_encoder *e, const void *data, size_t size, const struct pgb_stored_chunk *chunk,
-                             size_t entry, size_t chunk_number, pgb_chunk_done_fn done, void *payload)
+int pgb_chunk_encoder_submit(pgb_chunk_encoder *e, uint8_t **buffer, size_t size, size_t entry,
+                             size_t chunk_number, pgb_chunk_done_fn done, void *payload)
 {
     pthread_mutex_lock(&e->lock);
     int rc = PGB_OK, collected = 1;
@@ -125,9 +134,10 @@ int pgb_chunk_encoder_submit(pgb_chunk_encoder *e, const void *data, size_t size
         rc = collect_one(e, e->next_submit - e->next_collect == SLOTS, done, payload, &collected);
     if (rc == PGB_OK) {
         struct slot *s = &e->slots[e->next_submit % SLOTS];
-        memcpy(s->data, data, size);
+        uint8_t *free_buffer = s->data;
+        s->data = *buffer;
+        *buffer = free_buffer;
         s->size = size;
-        s->chunk = *chunk;
         s->entry = entry;
         s->chunk_number = chunk_number;
         s->state = SLOT_QUEUED;
@@ -179,6 +189,7 @@ void pgb_chunk_encoder_free(pgb_chunk_encoder *e)
         return;
     stop_thread(e);
     pgb_pack_writer_free(e->packs);
+    pgb_chunk_compressor_free(e->compressor);
     pgb_repo_worker_close(&e->worker);
     for (int i = 0; i < SLOTS; i++)
         free(e->slots[i].data);

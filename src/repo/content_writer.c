@@ -1,5 +1,7 @@
 #include "repo/content_writer.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,9 @@
 
 #include "core/error.h"
 #include "core/text.h"
+#include "pipeline/chunk_compress.h"
+#include "pipeline/compress.h"
+#include "pipeline/sha256_chain.h"
 #include "repo/chunk_encoder.h"
 
 /* Chunk ids already stored, for reuse: open addressing on the id's first bytes. */
@@ -20,7 +25,10 @@ struct chunk_table {
 struct pgb_content_writer {
     struct pgb_repo *repo;
     pgb_pack_writer *packs;
+    pgb_chunk_compressor *compressor;
     pgb_chunk_encoder *encoder; /* when chunks are stored by a thread of their own */
+    char id_domain[32];         /* content ids are per codec: "chunk zstd" */
+    pthread_mutex_t known_lock; /* the encoder thread finds and adds chunks too */
     struct chunk_table known;
     struct pgb_file_list list;
     struct pgb_content_stats stats;
@@ -30,7 +38,7 @@ struct pgb_content_writer {
     uint8_t *buffer; /* one chunk */
     size_t buffered;
     size_t chunk_capacity;
-    EVP_MD_CTX *file_digest;
+    struct pgb_sha256_chain chain; /* the file's SHA-256, with a link after each chunk */
 };
 
 static size_t slot_of(const struct chunk_table *t, const char *id)
@@ -84,10 +92,14 @@ int pgb_content_writer_new(pgb_content_writer **out, struct pgb_repo *repo, int 
     w->repo = repo;
     w->chunk_capacity = PGB_CHUNK_SIZE;
     w->buffer = malloc(w->chunk_capacity);
-    w->file_digest = EVP_MD_CTX_new();
-    int rc = w->buffer && w->file_digest ? PGB_OK : pgb_error_nomem(repo->ctx);
+    pthread_mutex_init(&w->known_lock, NULL);
+    const char *codec_name = pgb_codec_name(codec);
+    snprintf(w->id_domain, sizeof(w->id_domain), "chunk %s", codec_name ? codec_name : "?");
+    int rc = w->buffer ? PGB_OK : pgb_error_nomem(repo->ctx);
     if (rc == PGB_OK)
         rc = pgb_pack_writer_new(&w->packs, repo, codec, level, PGB_PACK_TARGET_SIZE);
+    if (rc == PGB_OK)
+        rc = pgb_chunk_compressor_new(repo->ctx, codec, level, &w->compressor);
     for (size_t i = 0; rc == PGB_OK && parent && i < parent->count; i++)
         for (size_t j = 0; rc == PGB_OK && j < parent->entries[i].chunk_count; j++)
             rc = table_add(repo->ctx, &w->known, &parent->entries[i].chunks[j]);
@@ -113,8 +125,10 @@ int pgb_content_writer_begin(pgb_content_writer *w, const char *path, int type, 
         return pgb_error_nomem(ctx);
     w->buffered = 0;
     w->in_entry = 1;
-    if (type == PGB_FILE_REGULAR && EVP_DigestInit_ex(w->file_digest, EVP_sha256(), NULL) != 1)
-        return pgb_error_set(ctx, PGB_ERROR, "SHA-256 failed in OpenSSL");
+    if (type == PGB_FILE_REGULAR) {
+        w->current.chained = 1;
+        pgb_sha256_chain_start(&w->chain);
+    }
     return PGB_OK;
 }
 
@@ -130,55 +144,85 @@ static int add_chunk_ref(pgb_content_writer *w, const struct pgb_stored_chunk *c
 }
 
 /*
- * A chunk the encoder thread stored: fill in the reference left in its file's
- * entry (already in the list, or still the current one) and remember it.
+ * Compress a chunk, name it by a keyed hash of its frame's SHA-256 (a fraction
+ * of the bytes: the file's chain is the one pass over the plaintext), and
+ * store it unless this backup or its parent holds it already. Runs on the
+ * calling thread or on the encoder thread, with that thread's repository
+ * view, compressor and packs.
  */
-static int chunk_stored(void *payload, size_t entry, size_t chunk, const struct pgb_stored_chunk *stored)
+static int store_chunk(void *payload, struct pgb_repo *repo, pgb_chunk_compressor *compressor,
+                       pgb_pack_writer *packs, const uint8_t *data, size_t size, struct pgb_stored_chunk *stored,
+                       int *reused)
+{
+    pgb_content_writer *w = payload;
+    const uint8_t *frame = NULL;
+    size_t frame_size = 0;
+    uint8_t digest[32];
+    unsigned int digest_size = 0;
+    memset(stored, 0, sizeof(*stored));
+    *reused = 0;
+    int rc = pgb_chunk_compress(compressor, data, size, &frame, &frame_size);
+    if (rc == PGB_OK && EVP_Digest(frame, frame_size, digest, &digest_size, EVP_sha256(), NULL) != 1)
+        rc = pgb_error_set(repo->ctx, PGB_ERROR, "SHA-256 failed in OpenSSL");
+    if (rc == PGB_OK)
+        rc = pgb_content_id(repo->ctx, &repo->keys, w->id_domain, digest, sizeof(digest), stored->id);
+    if (rc != PGB_OK)
+        return rc;
+    pthread_mutex_lock(&w->known_lock);
+    const struct pgb_stored_chunk *known = table_find(&w->known, stored->id);
+    if (known)
+        stored->ref = known->ref;
+    pthread_mutex_unlock(&w->known_lock);
+    if (known) {
+        *reused = 1;
+        return PGB_OK;
+    }
+    rc = pgb_pack_writer_add_frame(packs, frame, frame_size, size, &stored->ref);
+    /* Met again before this pack is committed: referenced all the same, the pack is committed before the list. */
+    if (rc == PGB_OK) {
+        pthread_mutex_lock(&w->known_lock);
+        rc = table_add(repo->ctx, &w->known, stored);
+        pthread_mutex_unlock(&w->known_lock);
+    }
+    return rc;
+}
+
+/* A chunk stored (by either thread): fill in the reference left in its file's entry. */
+static int chunk_stored(void *payload, size_t entry, size_t chunk, const struct pgb_stored_chunk *stored, int reused)
 {
     pgb_content_writer *w = payload;
     struct pgb_file_entry *e = entry < w->list.count ? &w->list.entries[entry] : &w->current;
+    memcpy(e->chunks[chunk].id, stored->id, sizeof(stored->id));
     e->chunks[chunk].ref = stored->ref;
-    return table_add(w->repo->ctx, &w->known, stored);
+    if (reused)
+        w->stats.chunks_reused++;
+    else
+        w->stats.chunks_new++;
+    return PGB_OK;
 }
 
 int pgb_content_writer_use_thread(pgb_content_writer *w, int codec, int level)
 {
-    return w->encoder ? PGB_OK : pgb_chunk_encoder_start(&w->encoder, w->repo, codec, level);
+    return w->encoder ? PGB_OK : pgb_chunk_encoder_start(&w->encoder, w->repo, codec, level, store_chunk, w);
 }
 
-/* Store (or find again) the buffered chunk. */
+/* Link the buffered chunk into the file's chain and store it (or find it again). */
 static int flush_chunk(pgb_content_writer *w)
 {
-    pgb_ctx *ctx = w->repo->ctx;
-    uint8_t digest[32];
-    unsigned int digest_size = 0;
-    if (EVP_Digest(w->buffer, w->buffered, digest, &digest_size, EVP_sha256(), NULL) != 1)
-        return pgb_error_set(ctx, PGB_ERROR, "SHA-256 failed in OpenSSL");
     struct pgb_stored_chunk chunk = {0};
-    int rc = pgb_content_id(ctx, &w->repo->keys, "chunk", digest, sizeof(digest), chunk.id);
-    if (rc != PGB_OK)
-        return rc;
-    const struct pgb_stored_chunk *known = table_find(&w->known, chunk.id);
-    if (known) {
-        w->stats.chunks_reused++;
-        rc = add_chunk_ref(w, known);
-    } else if (w->encoder) {
-        /* The reference is filled in when the thread has stored it (chunk_stored). */
-        memcpy(chunk.ref.sha256, digest, sizeof(digest));
-        chunk.ref.plain_size = w->buffered;
-        size_t number = w->current.chunk_count;
-        rc = add_chunk_ref(w, &chunk);
+    /* Every chunk but a file's last ends on a block boundary; the last one's link is set at the end. */
+    pgb_sha256_chain_link(&w->chain, chunk.link);
+    chunk.ref.plain_size = w->buffered;
+    size_t number = w->current.chunk_count;
+    int rc = add_chunk_ref(w, &chunk);
+    if (rc == PGB_OK && w->encoder) {
+        rc = pgb_chunk_encoder_submit(w->encoder, &w->buffer, w->buffered, w->list.count, number, chunk_stored, w);
+    } else if (rc == PGB_OK) {
+        struct pgb_stored_chunk stored;
+        int reused = 0;
+        rc = store_chunk(w, w->repo, w->compressor, w->packs, w->buffer, w->buffered, &stored, &reused);
         if (rc == PGB_OK)
-            rc = pgb_chunk_encoder_submit(w->encoder, w->buffer, w->buffered, &chunk, w->list.count, number,
-                                          chunk_stored, w);
-        w->stats.chunks_new++;
-    } else {
-        rc = pgb_pack_writer_add(w->packs, w->buffer, w->buffered, digest, &chunk.ref);
-        if (rc == PGB_OK)
-            rc = table_add(ctx, &w->known, &chunk);
-        if (rc == PGB_OK)
-            rc = add_chunk_ref(w, &chunk);
-        w->stats.chunks_new++;
+            rc = chunk_stored(w, w->list.count, number, &stored, reused);
     }
     w->buffered = 0;
     return rc;
@@ -189,8 +233,6 @@ int pgb_content_writer_data(pgb_content_writer *w, const void *data, size_t size
     const uint8_t *p = data;
     if (!w->in_entry || w->current.type != PGB_FILE_REGULAR)
         return pgb_error_set(w->repo->ctx, PGB_EINVALID, "file data outside a regular file");
-    if (size && EVP_DigestUpdate(w->file_digest, p, size) != 1)
-        return pgb_error_set(w->repo->ctx, PGB_ERROR, "SHA-256 failed in OpenSSL");
     w->current.size += size;
     w->stats.bytes += size;
     while (size > 0) {
@@ -198,6 +240,7 @@ int pgb_content_writer_data(pgb_content_writer *w, const void *data, size_t size
         if (take > size)
             take = size;
         memcpy(w->buffer + w->buffered, p, take);
+        pgb_sha256_chain_update(&w->chain, p, take);
         w->buffered += take;
         p += take;
         size -= take;
@@ -218,9 +261,9 @@ int pgb_content_writer_end(pgb_content_writer *w)
         /* An empty file has no chunk; every other file ends with its last, partial chunk. */
         if (w->buffered > 0)
             rc = flush_chunk(w);
-        unsigned int size = 0;
-        if (rc == PGB_OK && EVP_DigestFinal_ex(w->file_digest, w->current.sha256, &size) != 1)
-            rc = pgb_error_set(ctx, PGB_ERROR, "SHA-256 failed in OpenSSL");
+        pgb_sha256_chain_final(&w->chain, w->current.sha256);
+        if (w->current.chunk_count > 0)
+            memcpy(w->current.chunks[w->current.chunk_count - 1].link, w->current.sha256, 32);
         w->stats.files++;
     }
     if (rc == PGB_OK)
@@ -273,10 +316,11 @@ void pgb_content_writer_free(pgb_content_writer *w)
         return;
     pgb_chunk_encoder_free(w->encoder);
     pgb_pack_writer_free(w->packs);
+    pgb_chunk_compressor_free(w->compressor);
+    pthread_mutex_destroy(&w->known_lock);
     free(w->known.slots);
     pgb_file_list_clear(&w->list);
     pgb_file_entry_clear(&w->current);
     free(w->buffer);
-    EVP_MD_CTX_free(w->file_digest);
     free(w);
 }

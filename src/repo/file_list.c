@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/hex.h"
 #include "core/text.h"
+#include "pipeline/sha256_chain.h"
 
 static const char *const type_names[] = {"file", "directory", "symlink"};
 
@@ -53,12 +54,12 @@ void pgb_file_list_clear(struct pgb_file_list *list)
     memset(list, 0, sizeof(*list));
 }
 
-static json_t *chunk_to_json(const struct pgb_stored_chunk *c)
+static json_t *chunk_to_json(const struct pgb_file_entry *e, const struct pgb_stored_chunk *c)
 {
-    char sha[65];
-    pgb_hex_encode(c->ref.sha256, 32, sha);
+    char check[65];
+    pgb_hex_encode(e->chained ? c->link : c->ref.sha256, 32, check);
     return json_pack("[s, s, I, I, I, s]", c->id, c->ref.pack, (json_int_t)c->ref.offset, (json_int_t)c->ref.length,
-                     (json_int_t)c->ref.plain_size, sha);
+                     (json_int_t)c->ref.plain_size, check);
 }
 
 static json_t *entry_to_json(const struct pgb_file_entry *e)
@@ -71,9 +72,11 @@ static json_t *entry_to_json(const struct pgb_file_entry *e)
         char sha[65];
         pgb_hex_encode(e->sha256, 32, sha);
         json_object_set_new(obj, "sha256", json_string(sha));
+        if (!e->chained)
+            json_object_set_new(obj, "links", json_false());
         json_t *chunks = json_array();
         for (size_t i = 0; i < e->chunk_count; i++)
-            json_array_append_new(chunks, chunk_to_json(&e->chunks[i]));
+            json_array_append_new(chunks, chunk_to_json(e, &e->chunks[i]));
         json_object_set_new(obj, "chunks", chunks);
     } else if (e->type == PGB_FILE_SYMLINK) {
         json_object_set_new(obj, "link", json_string(e->link ? e->link : ""));
@@ -90,7 +93,7 @@ int pgb_file_list_store(struct pgb_repo *repo, const char *backup_id, const stru
             json_decref(files);
             files = NULL;
         }
-    json_t *doc = files ? json_pack("{s:i, s:o}", "format_version", 1, "files", files) : NULL;
+    json_t *doc = files ? json_pack("{s:i, s:o}", "format_version", 2, "files", files) : NULL;
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text)
@@ -112,13 +115,13 @@ static int damaged(struct pgb_repo *repo, const char *key, const char *what)
     return pgb_error_set(repo->ctx, PGB_ECORRUPT, "file list %s is damaged: %s", key, what);
 }
 
-static int parse_chunk(struct pgb_repo *repo, const char *key, json_t *item, struct pgb_stored_chunk *c)
+static int parse_chunk(struct pgb_repo *repo, const char *key, json_t *item, int chained, struct pgb_stored_chunk *c)
 {
     const char *id = json_string_value(json_array_get(item, 0));
     const char *pack = json_string_value(json_array_get(item, 1));
-    const char *sha = json_string_value(json_array_get(item, 5));
-    if (!id || strlen(id) != 64 || !pack || strlen(pack) != 32 || !sha ||
-        pgb_hex_decode(repo->ctx, sha, c->ref.sha256, 32) != PGB_OK)
+    const char *check = json_string_value(json_array_get(item, 5));
+    if (!id || strlen(id) != 64 || !pack || strlen(pack) != 32 || !check ||
+        pgb_hex_decode(repo->ctx, check, chained ? c->link : c->ref.sha256, 32) != PGB_OK)
         return damaged(repo, key, "a chunk reference is malformed");
     memcpy(c->id, id, 65);
     memcpy(c->ref.pack, pack, 33);
@@ -128,7 +131,18 @@ static int parse_chunk(struct pgb_repo *repo, const char *key, json_t *item, str
     return PGB_OK;
 }
 
-static int parse_entry(struct pgb_repo *repo, const char *key, json_t *obj, struct pgb_file_entry *e)
+/* A chain can be checked link by link only if every link falls on a block boundary and the last is the file's digest. */
+static int check_links(struct pgb_repo *repo, const char *key, const struct pgb_file_entry *e)
+{
+    for (size_t i = 0; i + 1 < e->chunk_count; i++)
+        if (e->chunks[i].ref.plain_size % PGB_SHA256_BLOCK != 0 || e->chunks[i].ref.plain_size == 0)
+            return damaged(repo, key, "a chunk of a chained file does not end on a SHA-256 block");
+    if (e->chunk_count && memcmp(e->chunks[e->chunk_count - 1].link, e->sha256, 32) != 0)
+        return damaged(repo, key, "the last link of a file's chain is not its SHA-256");
+    return PGB_OK;
+}
+
+static int parse_entry(struct pgb_repo *repo, const char *key, int version, json_t *obj, struct pgb_file_entry *e)
 {
     const char *path = json_string_value(json_object_get(obj, "path"));
     const char *type = json_string_value(json_object_get(obj, "type"));
@@ -151,6 +165,7 @@ static int parse_entry(struct pgb_repo *repo, const char *key, json_t *obj, stru
     const char *sha = json_string_value(json_object_get(obj, "sha256"));
     if (!sha || pgb_hex_decode(repo->ctx, sha, e->sha256, 32) != PGB_OK)
         return damaged(repo, key, "a file has no valid sha256");
+    e->chained = version >= 2 && !json_is_false(json_object_get(obj, "links"));
     json_t *chunks = json_object_get(obj, "chunks");
     e->chunk_count = json_array_size(chunks);
     e->chunks = e->chunk_count ? calloc(e->chunk_count, sizeof(*e->chunks)) : NULL;
@@ -158,12 +173,14 @@ static int parse_entry(struct pgb_repo *repo, const char *key, json_t *obj, stru
         return pgb_error_nomem(repo->ctx);
     uint64_t total = 0;
     for (size_t i = 0; i < e->chunk_count; i++) {
-        int rc = parse_chunk(repo, key, json_array_get(chunks, i), &e->chunks[i]);
+        int rc = parse_chunk(repo, key, json_array_get(chunks, i), e->chained, &e->chunks[i]);
         if (rc != PGB_OK)
             return rc;
         total += e->chunks[i].ref.plain_size;
     }
-    return total == e->size ? PGB_OK : damaged(repo, key, "a file's chunks do not add up to its size");
+    if (total != e->size)
+        return damaged(repo, key, "a file's chunks do not add up to its size");
+    return e->chained ? check_links(repo, key, e) : PGB_OK;
 }
 
 int pgb_file_list_load(struct pgb_repo *repo, const char *backup_id, struct pgb_file_list *list)
@@ -180,11 +197,15 @@ int pgb_file_list_load(struct pgb_repo *repo, const char *backup_id, struct pgb_
     json_t *doc = json_loads(text, 0, &error);
     free(text);
     json_t *files = json_object_get(doc, "files");
+    json_int_t version = json_integer_value(json_object_get(doc, "format_version"));
     if (!json_is_array(files))
         rc = damaged(repo, key, doc ? "no files array" : error.text);
+    else if (version != 1 && version != 2)
+        rc = pgb_error_set(repo->ctx, PGB_ECORRUPT, "file list %s has format %lld, which this version does not "
+                           "read (1 and 2): a newer libpgbackup wrote it", key, (long long)version);
     for (size_t i = 0; rc == PGB_OK && i < json_array_size(files); i++) {
         struct pgb_file_entry entry = {0};
-        rc = parse_entry(repo, key, json_array_get(files, i), &entry);
+        rc = parse_entry(repo, key, (int)version, json_array_get(files, i), &entry);
         if (rc == PGB_OK)
             rc = pgb_file_list_append(repo->ctx, list, &entry);
         pgb_file_entry_clear(&entry);

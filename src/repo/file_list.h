@@ -19,8 +19,11 @@
 enum pgb_file_type { PGB_FILE_REGULAR = 0, PGB_FILE_DIRECTORY = 1, PGB_FILE_SYMLINK = 2 };
 
 struct pgb_stored_chunk {
-    char id[PGB_CONTENT_ID_SIZE]; /* keyed hash of the chunk's SHA-256: finds it again in later backups */
+    /* Keyed hash of the SHA-256 of the chunk's compressed frame (format 1: of its bytes): finds it again. */
+    char id[PGB_CONTENT_ID_SIZE];
     struct pgb_chunk_ref ref;
+    /* The file's SHA-256 chain after this chunk (pipeline/sha256_chain.h); for its last chunk, the file's SHA-256. */
+    uint8_t link[32];
 };
 
 struct pgb_file_entry {
@@ -30,6 +33,7 @@ struct pgb_file_entry {
     uint64_t size;
     int64_t mtime;
     uint8_t sha256[32]; /* regular files */
+    int chained;        /* its chunks carry links (format 2); else each chunk's ref.sha256 (format 1) */
     char *link;         /* symlinks */
     struct pgb_stored_chunk *chunks;
     size_t chunk_count;

@@ -74,19 +74,19 @@ static int commit_pack(pgb_pack_writer *w)
     return rc;
 }
 
-int pgb_pack_writer_add(pgb_pack_writer *w, const void *data, size_t size, const uint8_t sha256[32],
-                        struct pgb_chunk_ref *ref)
+int pgb_pack_writer_add_frame(pgb_pack_writer *w, const void *frame, size_t frame_size, uint64_t plain_size,
+                              struct pgb_chunk_ref *ref)
 {
     int rc = w->storage_writer ? PGB_OK : start_pack(w);
     pgb_object_encoder *encoder = NULL;
     char name[PGB_KEY_SIZE + 32];
     snprintf(name, sizeof(name), "chunk at %llu of pack %s", (unsigned long long)w->offset, w->pack);
     struct pgb_object_spec spec = w->spec;
-    spec.known_sha256 = sha256;
+    spec.precompressed = 1;
     if (rc == PGB_OK)
         rc = pgb_object_encoder_new(&encoder, w->repo->ctx, w->sink, name, &w->repo->keys, &spec);
     if (rc == PGB_OK)
-        rc = pgb_object_encoder_write(encoder, data, size);
+        rc = pgb_object_encoder_write(encoder, frame, frame_size);
     struct pgb_object_info info;
     if (rc == PGB_OK)
         rc = pgb_object_encoder_finish(encoder, &info);
@@ -97,8 +97,7 @@ int pgb_pack_writer_add(pgb_pack_writer *w, const void *data, size_t size, const
     memcpy(ref->pack, w->pack, sizeof(ref->pack));
     ref->offset = w->offset;
     ref->length = info.stored_size;
-    ref->plain_size = info.plain_size;
-    memcpy(ref->sha256, info.sha256, sizeof(ref->sha256));
+    ref->plain_size = plain_size;
     w->offset += info.stored_size;
     return w->offset >= w->target_size ? commit_pack(w) : PGB_OK;
 }

@@ -22,7 +22,7 @@ struct pgb_chunk_ref {
     uint64_t offset;     /* of the chunk's object inside the pack */
     uint64_t length;     /* stored bytes of that object */
     uint64_t plain_size; /* bytes of the chunk */
-    uint8_t sha256[32];  /* of the chunk's bytes */
+    uint8_t sha256[32];  /* of the chunk's bytes, in file lists of format 1; zero otherwise */
 };
 
 typedef struct pgb_pack_writer pgb_pack_writer;
@@ -31,11 +31,12 @@ typedef struct pgb_pack_writer pgb_pack_writer;
 int pgb_pack_writer_new(pgb_pack_writer **out, struct pgb_repo *repo, int codec, int level, uint64_t target_size);
 
 /*
- * Store one chunk whose SHA-256 the caller computed (to name it); ref says
- * where it went. The pack is committed once full.
+ * Store one chunk given as one compressed frame (pgb_chunk_compress) of
+ * plain_size bytes of content; ref says where it went. The pack is committed
+ * once full.
  */
-int pgb_pack_writer_add(pgb_pack_writer *w, const void *data, size_t size, const uint8_t sha256[32],
-                        struct pgb_chunk_ref *ref);
+int pgb_pack_writer_add_frame(pgb_pack_writer *w, const void *frame, size_t frame_size, uint64_t plain_size,
+                              struct pgb_chunk_ref *ref);
 
 /* Commit the pack being written, if any. Refs handed out before are valid only after this. */
 int pgb_pack_writer_finish(pgb_pack_writer *w);
@@ -51,8 +52,8 @@ void pgb_pack_key(const struct pgb_repo *repo, const char *pack, char out[PGB_KE
 
 /*
  * Open the chunk at ref for reading. Its authentication (or, unencrypted, its
- * stored-bytes trailer) is checked as it streams; its SHA-256 is not: readers
- * check the SHA-256 of the whole file, which covers every chunk.
+ * stored-bytes trailer) is checked as it streams; its content is not: readers
+ * check it against the file's SHA-256 chain (or, format 1, the file's SHA-256).
  */
 int pgb_chunk_reader_open(pgb_object_reader **out, struct pgb_repo *repo, const struct pgb_chunk_ref *ref);
 
