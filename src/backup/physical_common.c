@@ -14,7 +14,9 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/hex.h"
 #include "core/log.h"
+#include "manifest/manifest.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
 #include "repo/catalog.h"
@@ -132,6 +134,55 @@ int pgb_physical_store_wal(struct pgb_job *job, const char *spool, const char *c
         }
     }
     free(buffer);
+    return rc;
+}
+
+static int entry_path_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int pgb_physical_check_received(struct pgb_job *job, const struct pgb_file_list *list, const void *manifest_text,
+                                size_t size)
+{
+    pgb_ctx *ctx = job->ctx;
+    struct pgb_manifest *manifest = NULL;
+    int rc = pgb_manifest_parse(ctx, "the server's backup_manifest", manifest_text, size, &manifest);
+    const char **paths = rc == PGB_OK && list->count ? malloc(list->count * sizeof(*paths)) : NULL;
+    if (rc == PGB_OK && list->count && !paths)
+        rc = pgb_error_nomem(ctx);
+    size_t path_count = 0;
+    for (size_t i = 0; rc == PGB_OK && i < list->count; i++) {
+        const struct pgb_file_entry *e = &list->entries[i];
+        if (e->type != PGB_FILE_REGULAR)
+            continue;
+        paths[path_count++] = e->path;
+        const struct pgb_manifest_file *m = pgb_manifest_find(manifest, e->path);
+        char ours[65], theirs[65];
+        if (!m)
+            rc = pgb_error_set(ctx, PGB_ECORRUPT, "the server sent %s but its backup_manifest does not list it: "
+                               "the backup is not committed", e->path);
+        else if (m->size != e->size)
+            rc = pgb_error_set(ctx, PGB_ECORRUPT, "%s: %llu bytes received, the server's backup_manifest says %llu: "
+                               "the backup is not committed", e->path, (unsigned long long)e->size,
+                               (unsigned long long)m->size);
+        else if (m->checksum_type == PGB_CHECKSUM_SHA256 && memcmp(m->checksum, e->sha256, 32) != 0) {
+            pgb_hex_encode(e->sha256, 32, ours);
+            pgb_hex_encode(m->checksum, 32, theirs);
+            rc = pgb_error_set(ctx, PGB_ECORRUPT, "%s: the bytes received have SHA-256 %s, the server's "
+                               "backup_manifest says %s: the backup is not committed", e->path, ours, theirs);
+        }
+    }
+    if (rc == PGB_OK && path_count > 1)
+        qsort(paths, path_count, sizeof(*paths), entry_path_cmp);
+    for (size_t i = 0; rc == PGB_OK && i < pgb_manifest_file_count(manifest); i++) {
+        const char *path = pgb_manifest_file_at(manifest, i)->path;
+        if (!bsearch(&path, paths, path_count, sizeof(*paths), entry_path_cmp))
+            rc = pgb_error_set(ctx, PGB_ECORRUPT, "the server's backup_manifest lists %s, which was not received: "
+                               "the backup is not committed", path);
+    }
+    free(paths);
+    pgb_manifest_free(manifest);
     return rc;
 }
 

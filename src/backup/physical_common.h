@@ -62,6 +62,15 @@ void pgb_physical_spool_remove(const char *spool, int made);
 int pgb_physical_store_wal(struct pgb_job *job, const char *spool, const char *const *names, size_t count,
                            uint64_t *stored);
 
+/*
+ * Compare what was received with the server's backup_manifest: every regular
+ * file of list must be in it with the same size and (for a SHA-256 manifest)
+ * the same SHA-256, and every file of the manifest must be in list. The first
+ * difference fails (PGB_ECORRUPT naming the file): such a backup is not committed.
+ */
+int pgb_physical_check_received(struct pgb_job *job, const struct pgb_file_list *list, const void *manifest,
+                                size_t size);
+
 /* Store a backup_manifest as content/<id>/backup_manifest, adding the stored bytes to *stored. */
 int pgb_physical_store_manifest(struct pgb_job *job, const void *data, size_t size, uint64_t *stored);
 

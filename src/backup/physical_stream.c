@@ -158,6 +158,8 @@ int pgb_physical_stream_run(struct pgb_job *job)
     if (rc == PGB_OK && s.manifest_size == 0)
         rc = pgb_error_set(ctx, PGB_ECONNECTION, "the server sent no backup_manifest");
     if (rc == PGB_OK)
+        rc = pgb_physical_check_received(job, pgb_content_writer_list(s.content), s.manifest, s.manifest_size);
+    if (rc == PGB_OK)
         rc = pgb_physical_store_manifest(job, s.manifest, s.manifest_size, &stored);
     if (rc == PGB_OK)
         rc = pgb_server_config_store(job->repo, sql, job->backup_id, &config);

@@ -3,6 +3,7 @@
  * through the pipeline as a restore would, but nothing is written.
  */
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +25,16 @@
 #include "manifest/verify_report.h"
 #include "pg/lsn.h"
 #include "repo/catalog.h"
+#include "repo/chunk_check.h"
 #include "repo/file_list.h"
 #include "restore/read_workers.h"
 
 #define READ_BUFFER_SIZE ((size_t)1 << 20)
+#define WHOLE_FILE SIZE_MAX
 
 /*
  * Read every chunk of e through buffer (READ_BUFFER_SIZE bytes); *digest gets the SHA-256 of what came back.
- * A failure is a finding, not an error.
+ * A failure is a finding, not an error. For files without links (format 1) and empty files.
  */
 static int read_file(struct pgb_repo *repo, const struct pgb_file_entry *e, uint8_t *buffer, uint8_t digest[32],
                      char *why, size_t why_size)
@@ -55,20 +58,67 @@ static int read_file(struct pgb_repo *repo, const struct pgb_file_entry *e, uint
     return rc;
 }
 
-/* What reading one file found, recorded by whichever thread read it. */
-struct file_outcome {
-    int read;           /* PGB_OK, or why the file's chunks could not be read back */
-    uint8_t digest[32]; /* of what came back, when read is PGB_OK */
+/*
+ * Read chunk index of a chained file whole into buffer and check it against
+ * its links: on its own, so the chunks of one large file are checked by every
+ * worker at once. A failure is a finding, not an error.
+ */
+static int read_chunk(struct pgb_repo *repo, const struct pgb_file_entry *e, size_t index, uint8_t *buffer,
+                      char *why, size_t why_size)
+{
+    const struct pgb_chunk_ref *ref = &e->chunks[index].ref;
+    if (ref->plain_size > READ_BUFFER_SIZE) {
+        snprintf(why, why_size, "chunk %zu is larger (%llu bytes) than any chunk this version writes", index,
+                 (unsigned long long)ref->plain_size);
+        return PGB_ECORRUPT;
+    }
+    pgb_object_reader *r = NULL;
+    int rc = pgb_chunk_reader_open(&r, repo, ref);
+    size_t filled = 0, got = 0;
+    /* One byte of room more than the chunk: a chunk that decodes longer than recorded is caught. */
+    while (rc == PGB_OK && filled <= ref->plain_size &&
+           (rc = pgb_object_reader_read(r, buffer + filled, READ_BUFFER_SIZE + 1 - filled, &got)) == PGB_OK && got)
+        filled += got;
+    pgb_object_reader_close(r);
+    if (rc != PGB_OK) {
+        snprintf(why, why_size, "%s", pgb_ctx_errmsg(repo->ctx));
+        return rc;
+    }
+    if (!pgb_chunk_matches(e, index, pgb_chunk_offset(e, index), buffer, filled)) {
+        snprintf(why, why_size, "chunk %zu (bytes %llu to %llu) does not match the file's SHA-256 chain", index,
+                 (unsigned long long)pgb_chunk_offset(e, index),
+                 (unsigned long long)(pgb_chunk_offset(e, index) + ref->plain_size));
+        return PGB_ECORRUPT;
+    }
+    return PGB_OK;
+}
+
+/* One piece of work: a chunk of a chained file, or a whole file (chunk == WHOLE_FILE). */
+struct read_item {
+    size_t entry, chunk;
+};
+
+/* What reading one item found, recorded by whichever thread read it. */
+struct item_outcome {
+    int read;           /* PGB_OK, or why the bytes could not be read back or did not match */
+    uint8_t digest[32]; /* whole files: of what came back, when read is PGB_OK */
     char *why;          /* the failure's message, when read is not PGB_OK */
 };
 
-/* What the readers share; workers touch only the atomics and their own outcomes. */
+/* What a file's items add up to. */
+struct file_outcome {
+    int read;
+    uint8_t digest[32];
+    const char *why;
+};
+
+/* What the readers share; workers touch only the atomics and their items' outcomes. */
 struct read_shared {
     const pgb_ctx *caller; /* the calling thread's: workers read only its cancel flag */
     const struct pgb_file_list *list;
-    struct file_outcome *outcomes; /* one per entry of list */
-    size_t *order;                 /* indexes of the regular files */
-    size_t order_count;
+    struct read_item *items;
+    struct item_outcome *outcomes; /* one per item */
+    size_t item_count;
     atomic_size_t next;
     atomic_int stop; /* a reader failed: the others end too */
 };
@@ -78,8 +128,8 @@ struct file_reader {
     struct pgb_repo *repo; /* the caller's, or a worker's view */
 };
 
-/* Read the next file of the shared order into its outcome; PGB_ITEROVER when there is none to read. */
-static int read_next_file(struct file_reader *r, uint8_t *buffer)
+/* Read the next item of the shared order into its outcome; PGB_ITEROVER when there is none to read. */
+static int read_next_item(struct file_reader *r, uint8_t *buffer)
 {
     struct read_shared *s = r->shared;
     if (atomic_load(&s->stop))
@@ -87,12 +137,14 @@ static int read_next_file(struct file_reader *r, uint8_t *buffer)
     if (pgb_ctx_is_canceled(s->caller))
         return pgb_error_set(r->repo->ctx, PGB_ECANCELED, "operation canceled");
     size_t next = atomic_fetch_add(&s->next, 1);
-    if (next >= s->order_count)
+    if (next >= s->item_count)
         return PGB_ITEROVER;
-    size_t index = s->order[next];
-    struct file_outcome *o = &s->outcomes[index];
+    const struct read_item *item = &s->items[next];
+    const struct pgb_file_entry *e = &s->list->entries[item->entry];
+    struct item_outcome *o = &s->outcomes[next];
     char why[1024];
-    o->read = read_file(r->repo, &s->list->entries[index], buffer, o->digest, why, sizeof(why));
+    o->read = item->chunk == WHOLE_FILE ? read_file(r->repo, e, buffer, o->digest, why, sizeof(why))
+                                        : read_chunk(r->repo, e, item->chunk, buffer, why, sizeof(why));
     pgb_error_clear(r->repo->ctx);
     if (o->read == PGB_ENOMEM)
         return pgb_error_nomem(r->repo->ctx);
@@ -101,13 +153,13 @@ static int read_next_file(struct file_reader *r, uint8_t *buffer)
     return PGB_OK;
 }
 
-/* Read files off the shared order into their outcomes. Damage is an outcome; only running out of memory fails. */
+/* Read items off the shared order into their outcomes. Damage is an outcome; only running out of memory fails. */
 static int read_files(struct file_reader *r)
 {
-    uint8_t *buffer = malloc(READ_BUFFER_SIZE);
+    uint8_t *buffer = malloc(READ_BUFFER_SIZE + 1);
     int rc = buffer ? PGB_OK : pgb_error_nomem(r->repo->ctx);
     while (rc == PGB_OK)
-        rc = read_next_file(r, buffer);
+        rc = read_next_item(r, buffer);
     free(buffer);
     return rc == PGB_ITEROVER ? PGB_OK : rc;
 }
@@ -124,7 +176,7 @@ static int read_worker(void *arg, char *errbuf, size_t errlen)
     return rc;
 }
 
-/* Read the ordered files with count workers; the first failure goes to the caller's context. */
+/* Read the items with count workers; the first failure goes to the caller's context. */
 static int run_readers(struct pgb_repo *repo, struct read_shared *shared, int count)
 {
     struct pgb_read_worker *handles = NULL;
@@ -148,11 +200,69 @@ static int run_readers(struct pgb_repo *repo, struct read_shared *shared, int co
     return rc;
 }
 
-static int bigger_first(const void *a, const void *b, void *payload)
+/* Whole files, biggest first, go before the chunks: a big file read whole must not be the last thing left. */
+static int whole_files_first(const void *a, const void *b, void *payload)
 {
+    const struct read_item *x = a, *y = b;
     const struct pgb_file_list *list = payload;
-    uint64_t x = list->entries[*(const size_t *)a].size, y = list->entries[*(const size_t *)b].size;
-    return x < y ? 1 : x > y ? -1 : 0;
+    int xw = x->chunk == WHOLE_FILE, yw = y->chunk == WHOLE_FILE;
+    if (xw != yw)
+        return xw ? -1 : 1;
+    if (xw) {
+        uint64_t xs = list->entries[x->entry].size, ys = list->entries[y->entry].size;
+        if (xs != ys)
+            return xs < ys ? 1 : -1;
+    }
+    return x->entry != y->entry ? (x->entry < y->entry ? -1 : 1) : (x->chunk < y->chunk ? -1 : x->chunk > y->chunk);
+}
+
+/* The work: each chunk of a chained file, each other regular file whole. */
+static int make_items(pgb_ctx *ctx, const struct pgb_file_list *list, struct read_shared *shared)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        const struct pgb_file_entry *e = &list->entries[i];
+        if (e->type == PGB_FILE_REGULAR)
+            count += e->chained && e->chunk_count ? e->chunk_count : 1;
+    }
+    shared->items = count ? malloc(count * sizeof(*shared->items)) : NULL;
+    shared->outcomes = count ? calloc(count, sizeof(*shared->outcomes)) : NULL;
+    if (count && (!shared->items || !shared->outcomes))
+        return pgb_error_nomem(ctx);
+    for (size_t i = 0; i < list->count; i++) {
+        const struct pgb_file_entry *e = &list->entries[i];
+        if (e->type != PGB_FILE_REGULAR)
+            continue;
+        if (e->chained && e->chunk_count)
+            for (size_t c = 0; c < e->chunk_count; c++)
+                shared->items[shared->item_count++] = (struct read_item){i, c};
+        else
+            shared->items[shared->item_count++] = (struct read_item){i, WHOLE_FILE};
+    }
+    if (shared->item_count > 1)
+        qsort_r(shared->items, shared->item_count, sizeof(*shared->items), whole_files_first, (void *)list);
+    return PGB_OK;
+}
+
+/*
+ * A file's outcome from its items: the first failing chunk (lowest index)
+ * speaks for it; a chained file whose every chunk matched its links has
+ * exactly the SHA-256 its entry records.
+ */
+static void file_outcome_of(const struct pgb_file_entry *e, const struct read_shared *shared, size_t first,
+                            struct file_outcome *o)
+{
+    *o = (struct file_outcome){.read = PGB_OK};
+    memcpy(o->digest, e->sha256, sizeof(o->digest));
+    for (size_t k = first; k < shared->item_count && shared->items[k].entry == shared->items[first].entry; k++) {
+        const struct item_outcome *item = &shared->outcomes[k];
+        if (shared->items[k].chunk == WHOLE_FILE && item->read == PGB_OK)
+            memcpy(o->digest, item->digest, sizeof(o->digest));
+        if (item->read != PGB_OK && o->read == PGB_OK) {
+            o->read = item->read;
+            o->why = item->why;
+        }
+    }
 }
 
 /* Findings about one read file, against the file list and the server's manifest. */
@@ -179,26 +289,37 @@ static int file_findings(const struct pgb_file_entry *e, const struct file_outco
     return PGB_OK;
 }
 
+/* items sorted by entry within each kind: where each entry's items begin. */
+static int item_starts(pgb_ctx *ctx, const struct pgb_file_list *list, const struct read_shared *shared,
+                       size_t **out)
+{
+    *out = list->count ? malloc(list->count * sizeof(**out)) : NULL;
+    if (list->count && !*out)
+        return pgb_error_nomem(ctx);
+    for (size_t i = 0; i < list->count; i++)
+        (*out)[i] = SIZE_MAX;
+    for (size_t k = shared->item_count; k > 0; k--)
+        (*out)[shared->items[k - 1].entry] = k - 1;
+    return PGB_OK;
+}
+
 /*
- * Read every regular file with jobs threads (biggest first), each outcome into
- * its file's slot; then, on this thread and in the file list's order, turn the
- * outcomes into findings, so that the report is the same whatever jobs is.
+ * Read every chunk of every chained file and every other regular file whole
+ * with jobs threads, each outcome into its item's slot; then, on this thread
+ * and in the file list's order, turn the outcomes into findings, so that the
+ * report is the same whatever jobs is.
  */
 static int check_files(struct pgb_repo *repo, const struct pgb_file_list *list, const struct pgb_manifest *manifest,
                        pgb_verify_report *report, int jobs, uint64_t *bytes)
 {
     struct read_shared shared = {.caller = repo->ctx, .list = list};
-    shared.outcomes = list->count ? calloc(list->count, sizeof(*shared.outcomes)) : NULL;
-    shared.order = list->count ? malloc(list->count * sizeof(size_t)) : NULL;
-    int rc = list->count && (!shared.outcomes || !shared.order) ? pgb_error_nomem(repo->ctx) : PGB_OK;
-    for (size_t i = 0; rc == PGB_OK && i < list->count; i++)
-        if (list->entries[i].type == PGB_FILE_REGULAR)
-            shared.order[shared.order_count++] = i;
-    if (rc == PGB_OK && shared.order_count > 1)
-        qsort_r(shared.order, shared.order_count, sizeof(size_t), bigger_first, (void *)list);
+    size_t *starts = NULL;
+    int rc = make_items(repo->ctx, list, &shared);
+    if (rc == PGB_OK)
+        rc = item_starts(repo->ctx, list, &shared, &starts);
     int workers = pgb_read_worker_count(repo, jobs, "verifying");
-    if ((size_t)workers > shared.order_count)
-        workers = shared.order_count > 1 ? (int)shared.order_count : 1;
+    if ((size_t)workers > shared.item_count)
+        workers = shared.item_count > 1 ? (int)shared.item_count : 1;
     struct file_reader calling = {.shared = &shared, .repo = repo};
     if (rc == PGB_OK)
         rc = workers > 1 ? run_readers(repo, &shared, workers) : read_files(&calling);
@@ -209,16 +330,19 @@ static int check_files(struct pgb_repo *repo, const struct pgb_file_list *list, 
         const struct pgb_file_entry *e = &list->entries[i];
         if (e->type != PGB_FILE_REGULAR)
             continue;
-        rc = file_findings(e, &shared.outcomes[i], manifest, report);
+        struct file_outcome outcome;
+        file_outcome_of(e, &shared, starts[i], &outcome);
+        rc = file_findings(e, &outcome, manifest, report);
         *bytes += e->size;
         checked++;
     }
     if (rc == PGB_OK)
         pgb_verify_report_count(report, checked, *bytes);
-    for (size_t i = 0; shared.outcomes && i < list->count; i++)
-        free(shared.outcomes[i].why);
+    for (size_t k = 0; shared.outcomes && k < shared.item_count; k++)
+        free(shared.outcomes[k].why);
     free(shared.outcomes);
-    free(shared.order);
+    free(shared.items);
+    free(starts);
     return rc;
 }
 
