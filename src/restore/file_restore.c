@@ -20,9 +20,24 @@
 
 #include "core/error.h"
 #include "core/worker_pool.h"
+#include "repo/chunk_check.h"
+#include "repo/content_writer.h"
 #include "restore/read_workers.h"
 
 static const char pg_control[] = "global/pg_control";
+
+/*
+ * Chunks of a large file with links (format 2) are written in pieces by any
+ * worker (each chunk checked on its own against the file's chain); a file
+ * without links is written whole, its SHA-256 checked at the end.
+ */
+enum { PIECE_CHUNKS = 4 };
+
+struct restore_item {
+    size_t entry;
+    size_t first, count; /* chunks [first, first + count) of a piece; count 0: the whole file */
+    uint64_t bytes;
+};
 
 /* What the writers share; workers touch only the atomics. */
 struct restore_shared {
@@ -30,8 +45,8 @@ struct restore_shared {
     const struct pgb_file_list *list;
     const char *dir;
     const struct pgb_file_restore_options *options;
-    size_t *order; /* indexes of the regular files but pg_control, biggest first */
-    size_t order_count;
+    struct restore_item *items; /* the regular files but pg_control, or pieces of them; biggest first */
+    size_t item_count;
     atomic_size_t next;
     atomic_int stop; /* a writer failed: the others end too */
 };
@@ -149,6 +164,83 @@ static int write_chunks(struct restore_writer *w, const struct pgb_file_entry *e
     return rc;
 }
 
+static int pwrite_all(pgb_ctx *ctx, int fd, const uint8_t *data, size_t size, uint64_t offset, const char *path)
+{
+    while (size > 0) {
+        ssize_t n = pwrite(fd, data, size, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return io_error(ctx, "write", path);
+        data += n;
+        size -= (size_t)n;
+        offset += (uint64_t)n;
+    }
+    return PGB_OK;
+}
+
+/* Read chunk index of e whole into buffer (PGB_CHUNK_SIZE + 1 bytes) and check it against the file's chain. */
+static int read_checked_chunk(struct restore_writer *w, const struct pgb_file_entry *e, size_t index,
+                              uint64_t offset, uint8_t *buffer)
+{
+    struct pgb_repo *repo = w->repo;
+    const struct pgb_chunk_ref *ref = &e->chunks[index].ref;
+    if (ref->plain_size > PGB_CHUNK_SIZE)
+        return pgb_error_set(repo->ctx, PGB_ECORRUPT, "chunk %zu of %s is larger than any chunk this version "
+                             "writes", index, e->path);
+    pgb_object_reader *r = NULL;
+    int rc = pgb_chunk_reader_open(&r, repo, ref);
+    size_t filled = 0, got = 0;
+    while (rc == PGB_OK && filled <= ref->plain_size &&
+           (rc = pgb_object_reader_read(r, buffer + filled, PGB_CHUNK_SIZE + 1 - filled, &got)) == PGB_OK && got)
+        filled += got;
+    pgb_object_reader_close(r);
+    if (rc == PGB_OK && !pgb_chunk_matches(e, index, offset, buffer, filled))
+        rc = pgb_error_set(repo->ctx, PGB_ECORRUPT, "chunk %zu of %s (bytes %llu to %llu) does not match the "
+                           "file's SHA-256 chain", index, e->path, (unsigned long long)offset,
+                           (unsigned long long)(offset + ref->plain_size));
+    return rc;
+}
+
+/* Write chunks [first, first + count) of a chained file into fd, each checked before it is written. */
+static int write_piece(struct restore_writer *w, const struct pgb_file_entry *e, size_t first, size_t count,
+                       int fd, const char *path)
+{
+    uint8_t *buffer = malloc(PGB_CHUNK_SIZE + 1);
+    int rc = buffer ? PGB_OK : pgb_error_nomem(w->repo->ctx);
+    uint64_t offset = pgb_chunk_offset(e, first);
+    for (size_t i = first; rc == PGB_OK && i < first + count; i++) {
+        rc = read_checked_chunk(w, e, i, offset, buffer);
+        if (rc == PGB_OK)
+            rc = pwrite_all(w->repo->ctx, fd, buffer, e->chunks[i].ref.plain_size, offset, path);
+        if (rc == PGB_OK)
+            rc = check_canceled(w);
+        offset += e->chunks[i].ref.plain_size;
+    }
+    free(buffer);
+    return rc;
+}
+
+/* A piece of a large chained file, made at its full size beforehand (make_large_files). */
+static int restore_piece(struct restore_writer *w, const struct restore_item *item)
+{
+    const struct pgb_file_entry *e = &w->shared->list->entries[item->entry];
+    pgb_ctx *ctx = w->repo->ctx;
+    char path[PATH_MAX];
+    int rc = target_path(ctx, w->shared->dir, w->shared->options, e->path, path);
+    if (rc != PGB_OK)
+        return rc;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return io_error(ctx, "open", path);
+    rc = write_piece(w, e, item->first, item->count, fd, path);
+    if (close(fd) != 0 && rc == PGB_OK)
+        rc = io_error(ctx, "close", path);
+    if (rc == PGB_OK)
+        w->stats.bytes += item->bytes;
+    return rc;
+}
+
 static int restore_file(struct restore_writer *w, const struct pgb_file_entry *e, const char *path)
 {
     pgb_ctx *ctx = w->repo->ctx;
@@ -159,16 +251,21 @@ static int restore_file(struct restore_writer *w, const struct pgb_file_entry *e
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return io_error(ctx, "create", path);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? PGB_OK : pgb_error_nomem(ctx);
-    if (rc == PGB_OK)
-        rc = write_chunks(w, e, fd, path, md);
-    uint8_t digest[32];
-    unsigned int size = 0;
-    if (rc == PGB_OK && (EVP_DigestFinal_ex(md, digest, &size) != 1 || CRYPTO_memcmp(digest, e->sha256, 32) != 0))
-        rc = pgb_error_set(ctx, PGB_ECORRUPT, "restored file %s does not match the SHA-256 recorded for %s", path,
-                           e->path);
-    EVP_MD_CTX_free(md);
+    if (e->chained && e->chunk_count) {
+        rc = write_piece(w, e, 0, e->chunk_count, fd, path);
+    } else {
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? PGB_OK : pgb_error_nomem(ctx);
+        if (rc == PGB_OK)
+            rc = write_chunks(w, e, fd, path, md);
+        uint8_t digest[32];
+        unsigned int size = 0;
+        if (rc == PGB_OK &&
+            (EVP_DigestFinal_ex(md, digest, &size) != 1 || CRYPTO_memcmp(digest, e->sha256, 32) != 0))
+            rc = pgb_error_set(ctx, PGB_ECORRUPT, "restored file %s does not match the SHA-256 recorded for %s",
+                               path, e->path);
+        EVP_MD_CTX_free(md);
+    }
     if (fchmod(fd, e->mode & 07777) != 0 && rc == PGB_OK)
         rc = io_error(ctx, "set the mode of", path);
     if (close(fd) != 0 && rc == PGB_OK)
@@ -244,10 +341,11 @@ static int write_files(struct restore_writer *w)
         if (rc != PGB_OK)
             return rc;
         size_t next = atomic_fetch_add(&s->next, 1);
-        if (next >= s->order_count)
+        if (next >= s->item_count)
             return PGB_OK;
-        const struct pgb_file_entry *e = &s->list->entries[s->order[next]];
-        rc = restore_entry(w, e);
+        const struct restore_item *item = &s->items[next];
+        const struct pgb_file_entry *e = &s->list->entries[item->entry];
+        rc = item->count ? restore_piece(w, item) : restore_entry(w, e);
         if (rc != PGB_OK) {
             /* A damaged chunk names its pack, not the file: say which file it was. */
             if (rc != PGB_ECANCELED && !strstr(pgb_ctx_errmsg(w->repo->ctx), e->path))
@@ -299,11 +397,121 @@ static int run_workers(struct restore_writer *calling, int count)
     return rc;
 }
 
-static int bigger_first(const void *a, const void *b, void *payload)
+static int bigger_first(const void *a, const void *b)
 {
-    const struct pgb_file_list *list = payload;
-    uint64_t x = list->entries[*(const size_t *)a].size, y = list->entries[*(const size_t *)b].size;
-    return x < y ? 1 : x > y ? -1 : 0;
+    const struct restore_item *x = a, *y = b;
+    if (x->bytes != y->bytes)
+        return x->bytes < y->bytes ? 1 : -1;
+    return x->entry != y->entry ? (x->entry < y->entry ? -1 : 1) : (x->first < y->first ? -1 : x->first > y->first);
+}
+
+/* Whether e is written in pieces by several workers. */
+static int in_pieces(const struct pgb_file_entry *e, const struct pgb_file_restore_options *o)
+{
+    return !o->delta && e->chained && e->chunk_count > PIECE_CHUNKS;
+}
+
+/* The work: one item per regular file but pg_control, or one per piece of a large chained file. */
+static int make_items(pgb_ctx *ctx, const struct pgb_file_list *list, const struct pgb_file_restore_options *o,
+                      struct restore_shared *shared, const struct pgb_file_entry **control)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        const struct pgb_file_entry *e = &list->entries[i];
+        if (e->type == PGB_FILE_REGULAR)
+            count += in_pieces(e, o) ? (e->chunk_count + PIECE_CHUNKS - 1) / PIECE_CHUNKS : 1;
+    }
+    shared->items = count ? malloc(count * sizeof(*shared->items)) : NULL;
+    if (count && !shared->items)
+        return pgb_error_nomem(ctx);
+    for (size_t i = 0; i < list->count; i++) {
+        const struct pgb_file_entry *e = &list->entries[i];
+        if (e->type != PGB_FILE_REGULAR)
+            continue;
+        if (strcmp(e->path, pg_control) == 0) {
+            *control = e;
+            continue;
+        }
+        if (!in_pieces(e, o)) {
+            shared->items[shared->item_count++] = (struct restore_item){i, 0, 0, e->size};
+            continue;
+        }
+        for (size_t first = 0; first < e->chunk_count; first += PIECE_CHUNKS) {
+            size_t n = e->chunk_count - first < PIECE_CHUNKS ? e->chunk_count - first : PIECE_CHUNKS;
+            uint64_t bytes = 0;
+            for (size_t c = first; c < first + n; c++)
+                bytes += e->chunks[c].ref.plain_size;
+            shared->items[shared->item_count++] = (struct restore_item){i, first, n, bytes};
+        }
+    }
+    /* Biggest first, so that one large file written whole does not end last on one worker. */
+    if (shared->item_count > 1)
+        qsort(shared->items, shared->item_count, sizeof(*shared->items), bigger_first);
+    return PGB_OK;
+}
+
+/* Files written in pieces are made at their full size first, on this thread. */
+static int make_large_files(struct restore_writer *w)
+{
+    const struct restore_shared *s = w->shared;
+    pgb_ctx *ctx = w->repo->ctx;
+    int rc = PGB_OK;
+    for (size_t k = 0; rc == PGB_OK && k < s->item_count; k++) {
+        const struct restore_item *item = &s->items[k];
+        if (!item->count || item->first != 0)
+            continue;
+        const struct pgb_file_entry *e = &s->list->entries[item->entry];
+        char path[PATH_MAX];
+        rc = target_path(ctx, s->dir, s->options, e->path, path);
+        if (rc == PGB_OK)
+            rc = make_parents(ctx, path);
+        if (rc != PGB_OK)
+            break;
+        unlink(path);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return io_error(ctx, "create", path);
+        if (ftruncate(fd, (off_t)e->size) != 0)
+            rc = io_error(ctx, "size", path);
+        if (close(fd) != 0 && rc == PGB_OK)
+            rc = io_error(ctx, "close", path);
+    }
+    return rc;
+}
+
+/* Once every piece is written: the mode and mtime of files written in pieces. */
+static int finish_large_files(struct restore_writer *w)
+{
+    const struct restore_shared *s = w->shared;
+    pgb_ctx *ctx = w->repo->ctx;
+    for (size_t k = 0; k < s->item_count; k++) {
+        const struct restore_item *item = &s->items[k];
+        if (!item->count || item->first != 0)
+            continue;
+        const struct pgb_file_entry *e = &s->list->entries[item->entry];
+        char path[PATH_MAX];
+        int rc = target_path(ctx, s->dir, s->options, e->path, path);
+        if (rc != PGB_OK)
+            return rc;
+        if (chmod(path, e->mode & 07777) != 0)
+            return io_error(ctx, "set the mode of", path);
+        set_mtime(path, e->mtime);
+        w->stats.files++;
+    }
+    return PGB_OK;
+}
+
+/* A restore that failed removes the files it was writing in pieces: none of them is whole. */
+static void remove_large_files(struct restore_writer *w)
+{
+    const struct restore_shared *s = w->shared;
+    for (size_t k = 0; k < s->item_count; k++) {
+        const struct restore_item *item = &s->items[k];
+        char path[PATH_MAX];
+        if (item->count && item->first == 0 &&
+            target_path(NULL, s->dir, s->options, s->list->entries[item->entry].path, path) == PGB_OK)
+            unlink(path);
+    }
 }
 
 int pgb_restore_files(struct pgb_repo *repo, const struct pgb_file_list *list, const char *dir,
@@ -313,8 +521,7 @@ int pgb_restore_files(struct pgb_repo *repo, const struct pgb_file_list *list, c
     struct restore_shared shared = {.caller = repo->ctx, .list = list, .dir = dir, .options = options};
     struct restore_writer calling = {.shared = &shared, .repo = repo};
     const struct pgb_file_entry *control = NULL;
-    shared.order = list->count ? malloc(list->count * sizeof(size_t)) : NULL;
-    int rc = list->count && !shared.order ? pgb_error_nomem(repo->ctx) : PGB_OK;
+    int rc = PGB_OK;
     if (rc == PGB_OK && options->delta) {
         /* The target's old pg_control goes first: a delta restore that fails must not leave a startable mix. */
         char old_control[PATH_MAX];
@@ -330,30 +537,26 @@ int pgb_restore_files(struct pgb_repo *repo, const struct pgb_file_list *list, c
                 continue;
             rc = restore_entry(&calling, e);
         }
-    for (size_t i = 0; i < list->count && rc == PGB_OK; i++) {
-        const struct pgb_file_entry *e = &list->entries[i];
-        if (e->type == PGB_FILE_DIRECTORY || e->type == PGB_FILE_SYMLINK)
-            continue;
-        if (strcmp(e->path, pg_control) == 0)
-            control = e;
-        else
-            shared.order[shared.order_count++] = i;
-    }
-    /* Biggest first, so that one large relation file does not end last on one worker. */
-    if (rc == PGB_OK && shared.order_count > 1)
-        qsort_r(shared.order, shared.order_count, sizeof(size_t), bigger_first, (void *)list);
+    if (rc == PGB_OK)
+        rc = make_items(repo->ctx, list, options, &shared, &control);
+    if (rc == PGB_OK)
+        rc = make_large_files(&calling);
     int workers = pgb_read_worker_count(repo, options->workers, "restoring");
-    if ((size_t)workers > shared.order_count)
-        workers = shared.order_count > 1 ? (int)shared.order_count : 1;
+    if ((size_t)workers > shared.item_count)
+        workers = shared.item_count > 1 ? (int)shared.item_count : 1;
     if (rc == PGB_OK)
         rc = workers > 1 ? run_workers(&calling, workers) : write_files(&calling);
     if (rc == PGB_OK)
         rc = check_canceled(&calling);
+    if (rc == PGB_OK)
+        rc = finish_large_files(&calling);
+    if (rc != PGB_OK)
+        remove_large_files(&calling);
     if (rc == PGB_OK && options->before_control)
         rc = options->before_control(options->before_control_payload);
     if (rc == PGB_OK && control)
         rc = restore_entry(&calling, control);
-    free(shared.order);
+    free(shared.items);
     *stats = calling.stats;
     if (rc == PGB_OK) {
         /* One flush of the whole file system beats an fsync per file. */

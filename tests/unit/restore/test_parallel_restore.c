@@ -38,6 +38,7 @@ static const struct {
 } files[] = {
     {"PG_VERSION", 3, 0600},          {"empty", 0, 0600},
     {"base/1/big", 3500000, 0600},    {"base/1/medium", 1048576, 0640},
+    {"base/1/huge", 9500000, 0640}, /* ten chunks: written in pieces by several workers */
     {"base/1/small", 8192, 0600},     {"base/5/one", 1500000, 0600},
     {"base/5/two", 700000, 0600},     {"base/5/three", 24576, 0600},
     {"global/1262", 8192, 0600},      {"global/pg_control", 8192, 0600},
@@ -157,16 +158,16 @@ static void test_three_workers_restore_an_identical_tree(void)
     CU_ASSERT_EQUAL(system(command), 0);
 }
 
-static void test_damaged_chunk_fails_parallel_restore_naming_the_file_without_pg_control(void)
+/* Flip one bit in the middle of chunk `chunk` of path (found through the file list); again to repair it. */
+static void flip_chunk_bit(const char *path, size_t chunk)
 {
-    /* Flip a byte inside the second chunk of base/1/big, found through the file list. */
     struct pgb_file_list list;
     CU_ASSERT_EQUAL_FATAL(pgb_file_list_load(repo, backup_id, &list), PGB_OK);
     struct pgb_chunk_ref ref;
     memset(&ref, 0, sizeof(ref));
     for (size_t i = 0; i < list.count; i++)
-        if (strcmp(list.entries[i].path, "base/1/big") == 0 && list.entries[i].chunk_count > 1)
-            ref = list.entries[i].chunks[1].ref;
+        if (strcmp(list.entries[i].path, path) == 0 && list.entries[i].chunk_count > chunk)
+            ref = list.entries[i].chunks[chunk].ref;
     pgb_file_list_clear(&list);
     CU_ASSERT_FATAL(ref.pack[0] != '\0');
     char key[PGB_KEY_SIZE];
@@ -177,23 +178,38 @@ static void test_damaged_chunk_fails_parallel_restore_naming_the_file_without_pg
     CU_ASSERT_FATAL(ref.offset + ref.length <= size);
     ((uint8_t *)data)[ref.offset + ref.length / 2] ^= 0x04;
     CU_ASSERT_EQUAL_FATAL(pgb_storage_put(storage, key, data, size, 0), PGB_OK);
+    pgb_free(data);
+}
 
+/* A restore with one damaged chunk in path: fails naming path, leaves neither path nor pg_control. */
+static void check_damaged_restore(const char *path, size_t chunk, const char *folder)
+{
+    flip_chunk_bit(path, chunk);
     char target[200];
-    snprintf(target, sizeof(target), "%s/restored-damaged", root);
+    snprintf(target, sizeof(target), "%s/%s", root, folder);
     struct pgb_file_restore_stats stats;
     CU_ASSERT_EQUAL(restore(target, 3, &stats), PGB_ECORRUPT);
     fprintf(stderr, "damaged restore: %s\n", pgb_ctx_errmsg(ctx));
-    CU_ASSERT_PTR_NOT_NULL(strstr(pgb_ctx_errmsg(ctx), "base/1/big"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(pgb_ctx_errmsg(ctx), path));
     CU_ASSERT_PTR_NOT_NULL(strstr(pgb_ctx_errmsg(ctx), "pack"));
     /* No server could start on what is left: pg_control is written only after every other file. */
     CU_ASSERT_FALSE(control_exists(target));
-    char big[256];
-    snprintf(big, sizeof(big), "%s/base/1/big", target);
-    CU_ASSERT_NOT_EQUAL(access(big, F_OK), 0); /* the damaged file is not left half-written */
+    char damaged[256];
+    snprintf(damaged, sizeof(damaged), "%s/%s", target, path);
+    CU_ASSERT_NOT_EQUAL(access(damaged, F_OK), 0); /* the damaged file is not left half-written */
+    flip_chunk_bit(path, chunk); /* repair, for the tests after this one */
+}
 
-    ((uint8_t *)data)[ref.offset + ref.length / 2] ^= 0x04; /* repair, for the tests after this one */
-    CU_ASSERT_EQUAL(pgb_storage_put(storage, key, data, size, 0), PGB_OK);
-    pgb_free(data);
+static void test_damaged_chunk_fails_parallel_restore_naming_the_file_without_pg_control(void)
+{
+    /* Chunk 2: chunk 1 is all zeros, shared with base/1/huge, which might then be the one to fail. */
+    check_damaged_restore("base/1/big", 2, "restored-damaged");
+}
+
+static void test_damaged_chunk_of_a_file_written_in_pieces_fails_naming_it(void)
+{
+    /* Chunk 6 is in the second piece of base/1/huge: another worker may be writing its first piece. */
+    check_damaged_restore("base/1/huge", 6, "restored-damaged-piece");
 }
 
 static void test_cancel_flag_stops_parallel_restore_without_pg_control(void)
@@ -214,6 +230,8 @@ int main(void)
         {"three_workers_restore_an_identical_tree", test_three_workers_restore_an_identical_tree},
         {"damaged_chunk_fails_parallel_restore_naming_the_file_without_pg_control",
          test_damaged_chunk_fails_parallel_restore_naming_the_file_without_pg_control},
+        {"damaged_chunk_of_a_file_written_in_pieces_fails_naming_it",
+         test_damaged_chunk_of_a_file_written_in_pieces_fails_naming_it},
         {"cancel_flag_stops_parallel_restore_without_pg_control",
          test_cancel_flag_stops_parallel_restore_without_pg_control},
         CU_TEST_INFO_NULL,
