@@ -86,15 +86,13 @@ static int unwrap_damaged(pgb_ctx *ctx, const char *object_name)
 }
 
 static int unwrap_repository(pgb_ctx *ctx, const char *object_name,
-                             const struct pgb_object_header *header,
-                             const uint8_t *repository_private, uint8_t *data_key)
+                             const struct pgb_object_header *header, const uint8_t *repository_private,
+                             const uint8_t *repository_public, uint8_t *data_key)
 {
     static const uint8_t zero_nonce[PGB_AES_GCM_NONCE_SIZE];
-    uint8_t repository_public[PGB_X25519_KEY_SIZE], wrap_key[32];
+    uint8_t wrap_key[32];
     uint8_t aad[PGB_OBJECT_HEADER_PREFIX_SIZE + 32];
-    int rc = pgb_x25519_public_from_private(ctx, repository_private, repository_public);
-    if (rc == PGB_OK)
-        rc = pgb_x25519_agree(ctx, repository_private, header->ephemeral_public,
+    int rc = pgb_x25519_agree(ctx, repository_private, header->ephemeral_public,
                               header->ephemeral_public, repository_public, OBJECT_KEY_INFO,
                               wrap_key);
     /* A small-order ephemeral key can only come from damage or forgery. */
@@ -131,10 +129,11 @@ static int unwrap_writer(pgb_ctx *ctx, const char *object_name,
 
 int pgb_data_key_unwrap(pgb_ctx *ctx, const char *object_name,
                         const struct pgb_object_header *header, const uint8_t *repository_private,
-                        const uint8_t *writer_key, uint8_t data_key[PGB_DATA_KEY_SIZE])
+                        const uint8_t *repository_public, const uint8_t *writer_key,
+                        uint8_t data_key[PGB_DATA_KEY_SIZE])
 {
-    if (header->cipher == PGB_CIPHER_REPOSITORY && repository_private)
-        return unwrap_repository(ctx, object_name, header, repository_private, data_key);
+    if (header->cipher == PGB_CIPHER_REPOSITORY && repository_private && repository_public)
+        return unwrap_repository(ctx, object_name, header, repository_private, repository_public, data_key);
     if (header->cipher == PGB_CIPHER_WRITER && writer_key)
         return unwrap_writer(ctx, object_name, header, writer_key, data_key);
     return pgb_error_set(ctx, PGB_EINVALID,

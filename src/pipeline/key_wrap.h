@@ -54,14 +54,16 @@ int pgb_data_key_wrap_for_writer(pgb_ctx *ctx, struct pgb_object_header *header,
 
 /*
  * Unwrap the data key of an object with the key its cipher needs: the
- * repository private key for cipher 1, the writer key for cipher 2.
- * object_name is used in messages. Returns 0; PGB_ECORRUPT "object N is
- * damaged: its data key fails authentication" when the wrap does not
- * authenticate; PGB_EINVALID for cipher 0 or a NULL key the cipher needs.
+ * repository key pair for cipher 1 (the public half given, as the keyset
+ * holds it, so that it is not derived again for every object), the writer
+ * key for cipher 2. object_name is used in messages. Returns 0; PGB_ECORRUPT
+ * "object N is damaged: its data key fails authentication" when the wrap does
+ * not authenticate; PGB_EINVALID for cipher 0 or a NULL key the cipher needs.
  */
 int pgb_data_key_unwrap(pgb_ctx *ctx, const char *object_name,
                         const struct pgb_object_header *header, const uint8_t *repository_private,
-                        const uint8_t *writer_key, uint8_t data_key[PGB_DATA_KEY_SIZE]);
+                        const uint8_t *repository_public, const uint8_t *writer_key,
+                        uint8_t data_key[PGB_DATA_KEY_SIZE]);
 
 /* ---- the keyring's secret ---- */
 

@@ -262,7 +262,7 @@ int pgb_object_reader_open_range(pgb_object_reader **out, pgb_storage *storage, 
     } else if (rc == PGB_OK) {
         uint8_t data_key[PGB_DATA_KEY_SIZE];
         rc = pgb_data_key_unwrap(ctx, key, &header, keys->has_private ? keys->repository_private : NULL,
-                                 keys->has_writer ? keys->writer : NULL, data_key);
+                                 keys->repository_public, keys->has_writer ? keys->writer : NULL, data_key);
         if (rc == PGB_OK)
             rc = pgb_decrypt_source_new(ctx, data_key, raw, raw_size, key, chain, &stage);
         if (rc == PGB_OK)

@@ -131,7 +131,7 @@ static int parse_chunk(struct pgb_repo *repo, const char *key, json_t *item, int
     return PGB_OK;
 }
 
-/* A chain can be checked link by link only if every link falls on a block boundary and the last is the file's digest. */
+/* A chain is checked link by link: every link on a block boundary, the last one the file's digest. */
 static int check_links(struct pgb_repo *repo, const char *key, const struct pgb_file_entry *e)
 {
     for (size_t i = 0; i + 1 < e->chunk_count; i++)

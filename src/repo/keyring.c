@@ -232,6 +232,12 @@ int pgb_keyring_open(pgb_storage *storage, const pgb_options *opts, const char *
     if (rc == PGB_OK && (passphrase_file || identity)) {
         rc = passphrase_file ? unlock_passphrase(ctx, doc, passphrase_file, &secret)
                              : unlock_identity(ctx, doc, identity, &secret);
+        /* Readers use the keyring's public key with the private one: they must be one pair. */
+        uint8_t derived[32];
+        if (rc == PGB_OK && pgb_x25519_public_from_private(ctx, secret.private_key, derived) == PGB_OK &&
+            CRYPTO_memcmp(derived, keys->repository_public, 32) != 0)
+            rc = pgb_error_set(ctx, PGB_ECORRUPT, "keyring.json in %s is damaged: its repository public key is not "
+                               "the one of the private key it seals", pgb_storage_name(storage));
         if (rc == PGB_OK) {
             keys->has_private = keys->has_writer = 1;
             memcpy(keys->repository_private, secret.private_key, 32);

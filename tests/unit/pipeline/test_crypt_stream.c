@@ -158,7 +158,7 @@ static int read_object(const uint8_t *object, size_t size, struct bytes *out)
     if (rc == PGB_OK && h.cipher != PGB_CIPHER_REPOSITORY)
         rc = PGB_ECORRUPT;
     if (rc == PGB_OK)
-        rc = pgb_data_key_unwrap(ctx, NAME, &h, repository_private, NULL, key);
+        rc = pgb_data_key_unwrap(ctx, NAME, &h, repository_private, repository_public, NULL, key);
     if (rc == PGB_OK)
         rc = pgb_decrypt_source_new(ctx, key, raw, raw_size, NAME, memory, &decrypt);
     if (rc == PGB_OK) {

@@ -73,7 +73,7 @@ static void test_repository_key_wrap_round_trips(void)
                           PGB_OK);
     CU_ASSERT_EQUAL(h.cipher, PGB_CIPHER_REPOSITORY);
     struct pgb_object_header back = stored(&h);
-    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &back, repository_private, NULL, unwrapped),
+    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &back, repository_private, repository_public, NULL, unwrapped),
                     PGB_OK);
     CU_ASSERT(memcmp(unwrapped, data_key, 32) == 0);
     /* Each wrap has its own ephemeral key. */
@@ -91,30 +91,30 @@ static void test_repository_key_wrap_fails_with_another_key_or_header(void)
     pgb_object_header_init(&h, 1, PGB_CIPHER_NONE);
     CU_ASSERT_EQUAL_FATAL(pgb_data_key_wrap_for_repository(ctx, &h, data_key, repository_public),
                           PGB_OK);
-    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &h, other_private, NULL, unwrapped),
+    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &h, other_private, repository_public, NULL, unwrapped),
                     PGB_ECORRUPT);
     CU_ASSERT_STRING_EQUAL(pgb_ctx_errmsg(ctx),
                            "object " NAME " is damaged: its data key fails authentication");
     /* The first 8 header bytes are authenticated: another codec fails. */
     struct pgb_object_header changed = h;
     changed.codec = 3;
-    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &changed, repository_private, NULL, unwrapped),
+    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &changed, repository_private, repository_public, NULL, unwrapped),
                     PGB_ECORRUPT);
     changed = h;
     changed.ephemeral_public[0] ^= 1;
-    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &changed, repository_private, NULL, unwrapped),
+    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &changed, repository_private, repository_public, NULL, unwrapped),
                     PGB_ECORRUPT);
     changed = h;
     changed.wrapped_key[47] ^= 0x80;
-    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &changed, repository_private, NULL, unwrapped),
+    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &changed, repository_private, repository_public, NULL, unwrapped),
                     PGB_ECORRUPT);
     /* A small-order point as the ephemeral key is damage too, not a crash. */
     changed = h;
     memset(changed.ephemeral_public, 0, 32);
-    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &changed, repository_private, NULL, unwrapped),
+    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &changed, repository_private, repository_public, NULL, unwrapped),
                     PGB_ECORRUPT);
     /* Cipher 1 needs the private key. */
-    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &h, NULL, writer_key, unwrapped), PGB_EINVALID);
+    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &h, NULL, NULL, writer_key, unwrapped), PGB_EINVALID);
 }
 
 static void test_wrap_refuses_an_unusable_public_key(void)
@@ -133,7 +133,7 @@ static void test_writer_key_wrap_round_trips_and_fails_with_another_key(void)
     CU_ASSERT_EQUAL_FATAL(pgb_data_key_wrap_for_writer(ctx, &h, data_key, writer_key), PGB_OK);
     CU_ASSERT_EQUAL(h.cipher, PGB_CIPHER_WRITER);
     struct pgb_object_header back = stored(&h);
-    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &back, NULL, writer_key, unwrapped), PGB_OK);
+    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &back, NULL, NULL, writer_key, unwrapped), PGB_OK);
     CU_ASSERT(memcmp(unwrapped, data_key, 32) == 0);
     /* A random nonce for every wrap under the same key. */
     pgb_object_header_init(&again, 2, PGB_CIPHER_NONE);
@@ -142,18 +142,18 @@ static void test_writer_key_wrap_round_trips_and_fails_with_another_key(void)
 
     memcpy(wrong, writer_key, 32);
     wrong[31] ^= 1;
-    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &h, NULL, wrong, unwrapped), PGB_ECORRUPT);
+    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &h, NULL, NULL, wrong, unwrapped), PGB_ECORRUPT);
     CU_ASSERT_STRING_EQUAL(pgb_ctx_errmsg(ctx),
                            "object " NAME " is damaged: its data key fails authentication");
     struct pgb_object_header changed = h;
     changed.wrap_nonce[3] ^= 4;
-    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &changed, NULL, writer_key, unwrapped),
+    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &changed, NULL, NULL, writer_key, unwrapped),
                     PGB_ECORRUPT);
     changed = h;
     changed.codec = 0;
-    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &changed, NULL, writer_key, unwrapped),
+    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &changed, NULL, NULL, writer_key, unwrapped),
                     PGB_ECORRUPT);
-    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &h, repository_private, NULL, unwrapped),
+    CU_ASSERT_EQUAL(pgb_data_key_unwrap(ctx, NAME, &h, repository_private, repository_public, NULL, unwrapped),
                     PGB_EINVALID);
 }
 
