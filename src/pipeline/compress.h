@@ -84,6 +84,13 @@ struct pgb_codec_ops {
     int (*decode)(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size, size_t *in_used,
                   uint8_t *out, size_t out_size, size_t *out_made, int *frame_end);
     void (*decoder_free)(void *state);
+    /*
+     * Optional: decode in, one whole frame and nothing after it, into out in
+     * one call, the state kept for the next frame. *made is the plaintext size;
+     * PGB_ECORRUPT when the frame is damaged or decodes to more than out_size.
+     */
+    int (*decode_whole)(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size, uint8_t *out,
+                        size_t out_size, size_t *made);
 };
 
 /* Size of the fixed buffers of every stage: memory never grows with the data. */

@@ -99,6 +99,22 @@ static void zstd_decoder_free(void *state)
     ZSTD_freeDCtx(state);
 }
 
+static int zstd_decode_whole(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size, uint8_t *out,
+                             size_t out_size, size_t *made)
+{
+    /* One frame exactly: ZSTD_decompressDCtx would also take several in a row. */
+    size_t frame = ZSTD_findFrameCompressedSize(in, in_size);
+    if (ZSTD_isError(frame))
+        return zstd_failed(ctx, PGB_ECORRUPT, frame);
+    if (frame != in_size)
+        return pgb_error_set(ctx, PGB_ECORRUPT, "zstd: %zu bytes after the end of the frame", in_size - frame);
+    size_t ret = ZSTD_decompressDCtx(state, out, out_size, in, in_size);
+    if (ZSTD_isError(ret))
+        return zstd_failed(ctx, PGB_ECORRUPT, ret);
+    *made = ret;
+    return PGB_OK;
+}
+
 const struct pgb_codec_ops pgb_codec_zstd_ops = {
     .name = "zstd",
     .frame_noun = "frame",
@@ -113,4 +129,5 @@ const struct pgb_codec_ops pgb_codec_zstd_ops = {
     .decoder_new = zstd_decoder_new,
     .decode = zstd_decode,
     .decoder_free = zstd_decoder_free,
+    .decode_whole = zstd_decode_whole,
 };

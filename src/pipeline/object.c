@@ -46,6 +46,7 @@ struct pgb_object_reader {
     pgb_source *tail; /* the sha256 stage; owns the chain */
     pgb_source *body; /* the stage under the decompressor: drained at the end (not owned) */
     int hashed;       /* the tail is a sha256 stage */
+    int codec;        /* of the header */
     char *key;
 };
 
@@ -226,15 +227,10 @@ static int key_for_cipher(pgb_ctx *ctx, const struct pgb_keyset *keys, int ciphe
     return PGB_OK;
 }
 
-int pgb_object_reader_open(pgb_object_reader **out, pgb_storage *storage, const char *key,
-                           const struct pgb_keyset *keys, const uint8_t *expected_sha256)
-{
-    return pgb_object_reader_open_range(out, storage, key, 0, 0, key, keys, expected_sha256);
-}
 
-int pgb_object_reader_open_range(pgb_object_reader **out, pgb_storage *storage, const char *object_key,
-                                 uint64_t offset, uint64_t length, const char *key, const struct pgb_keyset *keys,
-                                 const uint8_t *expected_sha256)
+static int open_reader(pgb_object_reader **out, pgb_storage *storage, const char *object_key, uint64_t offset,
+                       uint64_t length, const char *key, const struct pgb_keyset *keys,
+                       const uint8_t *expected_sha256, int keep_frame)
 {
     pgb_ctx *ctx = storage->ctx;
     *out = NULL;
@@ -270,13 +266,13 @@ int pgb_object_reader_open_range(pgb_object_reader **out, pgb_storage *storage, 
         OPENSSL_cleanse(data_key, sizeof(data_key));
     }
     pgb_source *body = chain;
-    if (rc == PGB_OK) {
+    if (rc == PGB_OK && !keep_frame) {
         rc = pgb_decompress_source_new(ctx, header.codec, chain, &stage);
         if (rc == PGB_OK)
             chain = stage;
     }
     /* A whole object is always hashed (its digest may be asked for); a range only to check it. */
-    if (rc == PGB_OK && (expected_sha256 || length == 0)) {
+    if (rc == PGB_OK && !keep_frame && (expected_sha256 || length == 0)) {
         rc = pgb_sha256_source_new(ctx, chain, expected_sha256, key, &stage);
         if (rc == PGB_OK)
             chain = stage;
@@ -293,9 +289,34 @@ int pgb_object_reader_open_range(pgb_object_reader **out, pgb_storage *storage, 
     r->ctx = ctx;
     r->tail = chain;
     r->body = body;
-    r->hashed = expected_sha256 || length == 0;
+    r->hashed = !keep_frame && (expected_sha256 || length == 0);
+    r->codec = header.codec;
     *out = r;
     return PGB_OK;
+}
+
+int pgb_object_reader_open(pgb_object_reader **out, pgb_storage *storage, const char *key,
+                           const struct pgb_keyset *keys, const uint8_t *expected_sha256)
+{
+    return open_reader(out, storage, key, 0, 0, key, keys, expected_sha256, 0);
+}
+
+int pgb_object_reader_open_range(pgb_object_reader **out, pgb_storage *storage, const char *object_key,
+                                 uint64_t offset, uint64_t length, const char *key, const struct pgb_keyset *keys,
+                                 const uint8_t *expected_sha256)
+{
+    return open_reader(out, storage, object_key, offset, length, key, keys, expected_sha256, 0);
+}
+
+int pgb_object_reader_open_frame(pgb_object_reader **out, pgb_storage *storage, const char *object_key,
+                                 uint64_t offset, uint64_t length, const char *key, const struct pgb_keyset *keys)
+{
+    return open_reader(out, storage, object_key, offset, length, key, keys, NULL, 1);
+}
+
+int pgb_object_reader_codec(const pgb_object_reader *r)
+{
+    return r->codec;
 }
 
 /*

@@ -85,6 +85,15 @@ int pgb_object_reader_open(pgb_object_reader **out, pgb_storage *storage, const 
 int pgb_object_reader_open_range(pgb_object_reader **out, pgb_storage *storage, const char *key, uint64_t offset,
                                  uint64_t length, const char *name, const struct pgb_keyset *keys,
                                  const uint8_t *expected_sha256);
+/*
+ * As _open_range, but the reader yields the object's compressed frame
+ * (authenticated and decrypted; no digest): for chunks decompressed whole by
+ * pgb_chunk_decompress, with a decoder kept from chunk to chunk.
+ */
+int pgb_object_reader_open_frame(pgb_object_reader **out, pgb_storage *storage, const char *key, uint64_t offset,
+                                 uint64_t length, const char *name, const struct pgb_keyset *keys);
+/* The codec of the object's header (enum pgb_codec). */
+int pgb_object_reader_codec(const pgb_object_reader *r);
 int pgb_object_reader_read(pgb_object_reader *r, void *buffer, size_t size, size_t *got);
 /* The plaintext digest, once a read has reached the end. */
 int pgb_object_reader_digest(const pgb_object_reader *r, uint8_t out[32]);

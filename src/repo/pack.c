@@ -129,3 +129,17 @@ int pgb_chunk_reader_open(pgb_object_reader **out, struct pgb_repo *repo, const 
     return pgb_object_reader_open_range(out, repo->storage, key, ref->offset, ref->length, name, &repo->keys,
                                         NULL);
 }
+
+int pgb_chunk_read_whole(struct pgb_repo *repo, const struct pgb_chunk_ref *ref, pgb_chunk_decompressor *d,
+                         uint8_t *out, size_t out_size, size_t *got)
+{
+    char key[PGB_KEY_SIZE], name[PGB_KEY_SIZE + 48];
+    pgb_pack_key(repo, ref->pack, key);
+    snprintf(name, sizeof(name), "chunk at %llu of pack %s", (unsigned long long)ref->offset, key);
+    pgb_object_reader *r = NULL;
+    int rc = pgb_object_reader_open_frame(&r, repo->storage, key, ref->offset, ref->length, name, &repo->keys);
+    if (rc == PGB_OK)
+        rc = pgb_chunk_decompress(d, r, name, out, out_size, got);
+    pgb_object_reader_close(r);
+    return rc;
+}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pipeline/chunk_decompress.h"
 #include "pipeline/object.h"
 #include "repo/repo.h"
 
@@ -56,5 +57,14 @@ void pgb_pack_key(const struct pgb_repo *repo, const char *pack, char out[PGB_KE
  * check it against the file's SHA-256 chain (or, format 1, the file's SHA-256).
  */
 int pgb_chunk_reader_open(pgb_object_reader **out, struct pgb_repo *repo, const struct pgb_chunk_ref *ref);
+
+/*
+ * Read the chunk at ref whole into out (at least ref->plain_size + 1 bytes,
+ * so that a chunk decoding longer than recorded is caught), authenticated,
+ * decrypted and decoded with d; *got is its size. Its content is not checked:
+ * see repo/chunk_check.h.
+ */
+int pgb_chunk_read_whole(struct pgb_repo *repo, const struct pgb_chunk_ref *ref, pgb_chunk_decompressor *d,
+                         uint8_t *out, size_t out_size, size_t *got);
 
 #endif

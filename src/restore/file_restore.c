@@ -181,21 +181,16 @@ static int pwrite_all(pgb_ctx *ctx, int fd, const uint8_t *data, size_t size, ui
 
 /* Read chunk index of e whole into buffer (PGB_CHUNK_SIZE + 1 bytes) and check it against the file's chain. */
 static int read_checked_chunk(struct restore_writer *w, const struct pgb_file_entry *e, size_t index,
-                              uint64_t offset, uint8_t *buffer)
+                              uint64_t offset, pgb_chunk_decompressor *decompressor, uint8_t *buffer)
 {
     struct pgb_repo *repo = w->repo;
     const struct pgb_chunk_ref *ref = &e->chunks[index].ref;
     if (ref->plain_size > PGB_CHUNK_SIZE)
         return pgb_error_set(repo->ctx, PGB_ECORRUPT, "chunk %zu of %s is larger than any chunk this version "
                              "writes", index, e->path);
-    pgb_object_reader *r = NULL;
-    int rc = pgb_chunk_reader_open(&r, repo, ref);
-    size_t filled = 0, got = 0;
-    while (rc == PGB_OK && filled <= ref->plain_size &&
-           (rc = pgb_object_reader_read(r, buffer + filled, PGB_CHUNK_SIZE + 1 - filled, &got)) == PGB_OK && got)
-        filled += got;
-    pgb_object_reader_close(r);
-    if (rc == PGB_OK && !pgb_chunk_matches(e, index, offset, buffer, filled))
+    size_t got = 0;
+    int rc = pgb_chunk_read_whole(repo, ref, decompressor, buffer, PGB_CHUNK_SIZE + 1, &got);
+    if (rc == PGB_OK && !pgb_chunk_matches(e, index, offset, buffer, got))
         rc = pgb_error_set(repo->ctx, PGB_ECORRUPT, "chunk %zu of %s (bytes %llu to %llu) does not match the "
                            "file's SHA-256 chain", index, e->path, (unsigned long long)offset,
                            (unsigned long long)(offset + ref->plain_size));
@@ -207,16 +202,18 @@ static int write_piece(struct restore_writer *w, const struct pgb_file_entry *e,
                        int fd, const char *path)
 {
     uint8_t *buffer = malloc(PGB_CHUNK_SIZE + 1);
-    int rc = buffer ? PGB_OK : pgb_error_nomem(w->repo->ctx);
+    pgb_chunk_decompressor *decompressor = NULL;
+    int rc = buffer ? pgb_chunk_decompressor_new(w->repo->ctx, &decompressor) : pgb_error_nomem(w->repo->ctx);
     uint64_t offset = pgb_chunk_offset(e, first);
     for (size_t i = first; rc == PGB_OK && i < first + count; i++) {
-        rc = read_checked_chunk(w, e, i, offset, buffer);
+        rc = read_checked_chunk(w, e, i, offset, decompressor, buffer);
         if (rc == PGB_OK)
             rc = pwrite_all(w->repo->ctx, fd, buffer, e->chunks[i].ref.plain_size, offset, path);
         if (rc == PGB_OK)
             rc = check_canceled(w);
         offset += e->chunks[i].ref.plain_size;
     }
+    pgb_chunk_decompressor_free(decompressor);
     free(buffer);
     return rc;
 }

@@ -63,8 +63,8 @@ static int read_file(struct pgb_repo *repo, const struct pgb_file_entry *e, uint
  * its links: on its own, so the chunks of one large file are checked by every
  * worker at once. A failure is a finding, not an error.
  */
-static int read_chunk(struct pgb_repo *repo, const struct pgb_file_entry *e, size_t index, uint8_t *buffer,
-                      char *why, size_t why_size)
+static int read_chunk(struct pgb_repo *repo, const struct pgb_file_entry *e, size_t index,
+                      pgb_chunk_decompressor *decompressor, uint8_t *buffer, char *why, size_t why_size)
 {
     const struct pgb_chunk_ref *ref = &e->chunks[index].ref;
     if (ref->plain_size > READ_BUFFER_SIZE) {
@@ -72,19 +72,14 @@ static int read_chunk(struct pgb_repo *repo, const struct pgb_file_entry *e, siz
                  (unsigned long long)ref->plain_size);
         return PGB_ECORRUPT;
     }
-    pgb_object_reader *r = NULL;
-    int rc = pgb_chunk_reader_open(&r, repo, ref);
-    size_t filled = 0, got = 0;
+    size_t got = 0;
     /* One byte of room more than the chunk: a chunk that decodes longer than recorded is caught. */
-    while (rc == PGB_OK && filled <= ref->plain_size &&
-           (rc = pgb_object_reader_read(r, buffer + filled, READ_BUFFER_SIZE + 1 - filled, &got)) == PGB_OK && got)
-        filled += got;
-    pgb_object_reader_close(r);
+    int rc = pgb_chunk_read_whole(repo, ref, decompressor, buffer, READ_BUFFER_SIZE + 1, &got);
     if (rc != PGB_OK) {
         snprintf(why, why_size, "%s", pgb_ctx_errmsg(repo->ctx));
         return rc;
     }
-    if (!pgb_chunk_matches(e, index, pgb_chunk_offset(e, index), buffer, filled)) {
+    if (!pgb_chunk_matches(e, index, pgb_chunk_offset(e, index), buffer, got)) {
         snprintf(why, why_size, "chunk %zu (bytes %llu to %llu) does not match the file's SHA-256 chain", index,
                  (unsigned long long)pgb_chunk_offset(e, index),
                  (unsigned long long)(pgb_chunk_offset(e, index) + ref->plain_size));
@@ -129,7 +124,7 @@ struct file_reader {
 };
 
 /* Read the next item of the shared order into its outcome; PGB_ITEROVER when there is none to read. */
-static int read_next_item(struct file_reader *r, uint8_t *buffer)
+static int read_next_item(struct file_reader *r, pgb_chunk_decompressor *decompressor, uint8_t *buffer)
 {
     struct read_shared *s = r->shared;
     if (atomic_load(&s->stop))
@@ -144,7 +139,7 @@ static int read_next_item(struct file_reader *r, uint8_t *buffer)
     struct item_outcome *o = &s->outcomes[next];
     char why[1024];
     o->read = item->chunk == WHOLE_FILE ? read_file(r->repo, e, buffer, o->digest, why, sizeof(why))
-                                        : read_chunk(r->repo, e, item->chunk, buffer, why, sizeof(why));
+                                        : read_chunk(r->repo, e, item->chunk, decompressor, buffer, why, sizeof(why));
     pgb_error_clear(r->repo->ctx);
     if (o->read == PGB_ENOMEM)
         return pgb_error_nomem(r->repo->ctx);
@@ -157,9 +152,11 @@ static int read_next_item(struct file_reader *r, uint8_t *buffer)
 static int read_files(struct file_reader *r)
 {
     uint8_t *buffer = malloc(READ_BUFFER_SIZE + 1);
-    int rc = buffer ? PGB_OK : pgb_error_nomem(r->repo->ctx);
+    pgb_chunk_decompressor *decompressor = NULL;
+    int rc = buffer ? pgb_chunk_decompressor_new(r->repo->ctx, &decompressor) : pgb_error_nomem(r->repo->ctx);
     while (rc == PGB_OK)
-        rc = read_next_item(r, buffer);
+        rc = read_next_item(r, decompressor, buffer);
+    pgb_chunk_decompressor_free(decompressor);
     free(buffer);
     return rc == PGB_ITEROVER ? PGB_OK : rc;
 }
