@@ -177,7 +177,7 @@ int pgb_physical_check_received(struct pgb_job *job, const struct pgb_file_list 
         qsort(paths, path_count, sizeof(*paths), entry_path_cmp);
     for (size_t i = 0; rc == PGB_OK && i < pgb_manifest_file_count(manifest); i++) {
         const char *path = pgb_manifest_file_at(manifest, i)->path;
-        if (!bsearch(&path, paths, path_count, sizeof(*paths), entry_path_cmp))
+        if (!path_count || !bsearch(&path, paths, path_count, sizeof(*paths), entry_path_cmp))
             rc = pgb_error_set(ctx, PGB_ECORRUPT, "the server's backup_manifest lists %s, which was not received: "
                                "the backup is not committed", path);
     }
