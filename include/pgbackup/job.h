@@ -3,12 +3,15 @@
  *
  * A job makes one backup of the cluster named by the "cluster" option into an
  * open repository. Options: "type" (physical, logical or globals: see
- * below), "mode" (stream: BASE_BACKUP over a replication connection, from any host;
+ * below), "mode" (stream: BASE_BACKUP over a replication connection, from any host,
+ * every file received compared with the SHA-256 of the server's backup_manifest
+ * before the backup is committed;
  * local: on the database host, a parallel copy of the data directory "pgdata"
  * between pg_backup_start and pg_backup_stop by "jobs" workers, data page
  * checksums verified, failing the backup on a damaged page unless
  * "allow-bad-pages" is true), "incremental" (store only chunks that changed
- * since the newest physical backup of the cluster), "pg" (libpq conninfo),
+ * since the newest physical backup of the cluster, found by a keyed hash of
+ * their content), "pg" (libpq conninfo),
  * "compress", "label", "checkpoint" (fast or spread). The job takes the
  * cluster's writer lock for its whole run. Its catalog record is written last:
  * a job that fails or is canceled leaves no backup, only unreferenced objects

@@ -18,8 +18,10 @@ PGB_BEGIN_DECLS
  * Verify one backup inside the repository without restoring it.
  *
  * Reads every chunk of every file of the backup, checking each object's
- * authentication and SHA-256, each file's SHA-256 against the backup's file
- * list and against the checksum in the server's backup_manifest, that every
+ * authentication and each file's SHA-256 against the backup's file list
+ * (chunk by chunk, through the links of the file's SHA-256 chain, so that the
+ * chunks of one large file are checked in parallel) and against the checksum
+ * in the server's backup_manifest, that every
  * file of the manifest is in the backup and the reverse, and that every WAL
  * segment from the backup's start to its end is stored and readable. Every
  * problem is collected into the report; the return value says whether the
