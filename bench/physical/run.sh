@@ -5,6 +5,7 @@
 #
 # In one run, on the same cluster and the same warm page cache, it times
 #   backup   pg_basebackup -Ft zstd:3 -X stream    vs  pgbackup --mode stream
+#            (and the same with SHA-256 manifest checksums, as pgbackup asks the server for)
 #            pgbackrest backup --type=full          vs  pgbackup --mode local --jobs 2
 #   restore  pgbackrest restore                     vs  pgbackup restore
 #   verify   pg_verifybackup on a plain copy        vs  pgbackup verify (repository)
@@ -252,6 +253,16 @@ if best_of basebackup "backup: pg_basebackup -Ft zstd:3 -X stream" reset_basebac
 fi
 rm -rf "$work/basebackup-tar"
 
+# Not a target, for reading the one above: pg_basebackup asking the server for
+# SHA-256 manifest checksums as pgbackup does (the default is CRC-32C, cheaper
+# for the server, which shares the machine's cores with the client).
+if best_of basebackup_sha "backup: pg_basebackup -Ft zstd:3 -X stream, SHA-256 manifest" reset_basebackup \
+  "$bindir/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$work/basebackup-tar" -Ft \
+  --compress=client-zstd:3 -X stream -c fast --manifest-checksums=SHA256; then
+  stored basebackup_sha "$work/basebackup-tar"
+fi
+rm -rf "$work/basebackup-tar"
+
 if best_of pgbackrest "backup: pgbackrest backup --type=full" reset_pgbackrest \
   "$pgbackrest" --config="$brconf" --stanza=bench backup --type=full; then
   stored pgbackrest "$work/pgbackrest/repo"
@@ -387,9 +398,10 @@ echo "zstd level 3 everywhere; pgbackup repositories encrypted (passphrase), pgB
 echo
 printf '%-46s %8s %7s %8s %9s %10s  %s\n' operation seconds "CPU s" MB/s "RSS MiB" "stored MB" "ratio (ours vs reference)"
 row basebackup "backup  pg_basebackup -Ft zstd:3 -X stream"
+row basebackup_sha "backup  pg_basebackup, SHA-256 manifest"
 row pgbackrest "backup  pgbackrest --type=full (process-max 2)"
 row stream "backup  pgbackup --mode stream --jobs 2" \
-  "$(ratio stream basebackup) pg_basebackup, $(ratio stream pgbackrest) pgbackrest"
+  "$(ratio stream basebackup) pg_basebackup ($(ratio stream basebackup_sha) with SHA-256), $(ratio stream pgbackrest) pgbackrest"
 row local "backup  pgbackup --mode local --jobs 2" "$(ratio local pgbackrest) pgbackrest"
 row restore_pgbackrest "restore pgbackrest restore"
 row restore_ours "restore pgbackup restore --to DIR" "$(ratio restore_ours restore_pgbackrest) pgbackrest restore"
