@@ -17,6 +17,7 @@
 #include "pipeline/chunk_compress.h"
 #include "pipeline/compress.h"
 #include "pipeline/stream.h"
+#include "test_data.h"
 #include "test_main.h"
 
 #define MIB ((size_t)1024 * 1024)
@@ -42,46 +43,14 @@ struct bytes {
     size_t size;
 };
 
-static uint64_t xorshift(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
-
-static void fill_random(uint8_t *out, size_t size, uint64_t seed)
-{
-    for (size_t i = 0; i < size; i++)
-        out[i] = (uint8_t)(xorshift(&seed) >> 24);
-}
-
-static void fill_text(uint8_t *out, size_t size, uint64_t seed)
-{
-    static const char *const words[] = {
-        "backup", "restore", "relation", "tuple", "vacuum", "checkpoint", "segment", "timeline",
-        "index",  "page",    "heap",     "toast", "lsn",    "wal",        "archive", "replica"};
-    size_t used = 0;
-    while (used < size) {
-        char line[128];
-        uint64_t r = xorshift(&seed);
-        int n = snprintf(line, sizeof(line), "%llu %s %s %s\n", (unsigned long long)(r % 100000),
-                         words[r >> 20 & 15], words[r >> 30 & 15], words[r >> 40 & 15]);
-        size_t take = (size_t)n < size - used ? (size_t)n : size - used;
-        memcpy(out + used, line, take);
-        used += take;
-    }
-}
-
 static int setup(void)
 {
     random_data = malloc(BIG_SIZE);
     text_data = malloc(BIG_SIZE);
     if (!random_data || !text_data || pgb_ctx_new(&ctx) != PGB_OK)
         return 1;
-    fill_random(random_data, BIG_SIZE, 0x9e3779b97f4a7c15ull);
-    fill_text(text_data, BIG_SIZE, 42);
+    test_fill_random(random_data, BIG_SIZE, 0x9e3779b97f4a7c15ull);
+    test_fill_text(text_data, BIG_SIZE, 42);
     return 0;
 }
 

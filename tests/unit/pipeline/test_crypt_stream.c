@@ -18,6 +18,7 @@
 #include "pipeline/key_wrap.h"
 #include "pipeline/object_header.h"
 #include "pipeline/stream.h"
+#include "test_data.h"
 #include "test_main.h"
 
 #define MIB ((size_t)1024 * 1024)
@@ -42,30 +43,15 @@ struct bytes {
     size_t size;
 };
 
-static uint64_t xorshift(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
-
-static void fill_random(uint8_t *out, size_t size, uint64_t seed)
-{
-    for (size_t i = 0; i < size; i++)
-        out[i] = (uint8_t)(xorshift(&seed) >> 24);
-}
-
 static int setup(void)
 {
     struct pgb_object_header h;
     random_data = malloc(10 * MIB);
     if (!random_data || pgb_ctx_new(&ctx) != PGB_OK)
         return 1;
-    fill_random(random_data, 10 * MIB, 0x9e3779b97f4a7c15ull);
-    fill_random(data_key, sizeof(data_key), 1);
-    fill_random(other_key, sizeof(other_key), 2);
+    test_fill_random(random_data, 10 * MIB, 0x9e3779b97f4a7c15ull);
+    test_fill_random(data_key, sizeof(data_key), 1);
+    test_fill_random(other_key, sizeof(other_key), 2);
     pgb_object_header_init(&h, 1 /* zstd */, PGB_CIPHER_REPOSITORY);
     return pgb_x25519_generate(ctx, repository_public, repository_private) ||
            pgb_data_key_wrap_for_repository(ctx, &h, data_key, repository_public) ||
@@ -382,7 +368,7 @@ static void test_truncation_anywhere_fails(void)
         /* Random points, and the last byte alone. */
         assert_body_refused(body.data, body.size - 1, plain_sizes[s]);
         for (int i = 0; i < 40; i++)
-            assert_body_refused(body.data, (size_t)(xorshift(&seed) % body.size), plain_sizes[s]);
+            assert_body_refused(body.data, (size_t)(test_xorshift(&seed) % body.size), plain_sizes[s]);
         free(body.data);
     }
 }

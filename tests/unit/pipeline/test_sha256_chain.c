@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "pipeline/sha256_chain.h"
+#include "test_data.h"
 #include "test_main.h"
 
 #define MIB ((size_t)1024 * 1024)
@@ -25,15 +26,6 @@ static uint8_t *data; /* BIG_SIZE random bytes; every size tested is a prefix */
 static const size_t sizes[] = {0, 1, 63, 64, 65, MIB, BIG_SIZE};
 #define SIZE_COUNT (sizeof(sizes) / sizeof(sizes[0]))
 
-static uint64_t xorshift(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
-
 static int setup(void)
 {
     data = malloc(BIG_SIZE);
@@ -41,7 +33,7 @@ static int setup(void)
         return 1;
     uint64_t seed = 0x243f6a8885a308d3ull;
     for (size_t i = 0; i < BIG_SIZE; i++)
-        data[i] = (uint8_t)(xorshift(&seed) >> 24);
+        data[i] = (uint8_t)(test_xorshift(&seed) >> 24);
     return 0;
 }
 
@@ -54,9 +46,7 @@ static int teardown(void)
 /* The reference: OpenSSL's one-shot SHA-256, which knows nothing of chains. */
 static void evp_sha256(const uint8_t *bytes, size_t size, uint8_t out[32])
 {
-    unsigned int length = 0;
-    CU_ASSERT_FATAL(EVP_Digest(bytes, size, out, &length, EVP_sha256(), NULL) == 1);
-    CU_ASSERT_FATAL(length == 32);
+    CU_ASSERT_FATAL(test_sha256(bytes, size, out));
 }
 
 static void test_one_piece_is_openssl_sha256(void)
@@ -86,7 +76,7 @@ static void test_random_pieces_are_openssl_sha256(void)
             struct pgb_sha256_chain chain;
             pgb_sha256_chain_start(&chain);
             for (size_t done = 0; done < sizes[s];) {
-                size_t piece = (size_t)(xorshift(&seed) % (largest + 1));
+                size_t piece = (size_t)(test_xorshift(&seed) % (largest + 1));
                 if (piece > sizes[s] - done)
                     piece = sizes[s] - done;
                 pgb_sha256_chain_update(&chain, data + done, piece);

@@ -16,6 +16,7 @@
 #include "pipeline/sha256_chain.h"
 #include "repo/chunk_check.h"
 #include "repo/file_list.h"
+#include "test_data.h"
 #include "test_main.h"
 
 #define MIB ((size_t)1024 * 1024)
@@ -25,15 +26,6 @@ static const size_t chunk_sizes[CHUNKS] = {MIB, MIB, 1000};
 static uint8_t *file_data; /* the file: 2 MiB + 1000 random bytes */
 static size_t file_size;
 
-static uint64_t xorshift(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
-
 static int setup(void)
 {
     file_size = chunk_sizes[0] + chunk_sizes[1] + chunk_sizes[2];
@@ -42,7 +34,7 @@ static int setup(void)
         return 1;
     uint64_t seed = 0x13198a2e03707344ull;
     for (size_t i = 0; i < file_size; i++)
-        file_data[i] = (uint8_t)(xorshift(&seed) >> 24);
+        file_data[i] = (uint8_t)(test_xorshift(&seed) >> 24);
     return 0;
 }
 
@@ -54,8 +46,7 @@ static int teardown(void)
 
 static void evp_sha256(const uint8_t *bytes, size_t size, uint8_t out[32])
 {
-    unsigned int length = 0;
-    CU_ASSERT_FATAL(EVP_Digest(bytes, size, out, &length, EVP_sha256(), NULL) == 1);
+    CU_ASSERT_FATAL(test_sha256(bytes, size, out));
 }
 
 static size_t start_of(size_t index)

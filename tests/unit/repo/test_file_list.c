@@ -21,6 +21,7 @@
 #include "repo/chunk_check.h"
 #include "repo/file_list.h"
 #include "repo/repo.h"
+#include "test_data.h"
 #include "test_main.h"
 
 #define MIB ((size_t)1024 * 1024)
@@ -31,15 +32,6 @@ static pgb_repo *repo;
 static char root[64];
 static uint8_t *file_data; /* the bytes of the test files: 2 MiB + 1000 random bytes */
 static const size_t file_size = 2 * MIB + 1000;
-
-static uint64_t xorshift(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
 
 static int setup(void)
 {
@@ -65,7 +57,7 @@ static int setup(void)
         return 1;
     uint64_t seed = 0xa4093822299f31d0ull;
     for (size_t i = 0; i < file_size; i++)
-        file_data[i] = (uint8_t)(xorshift(&seed) >> 24);
+        file_data[i] = (uint8_t)(test_xorshift(&seed) >> 24);
     pgb_options *o;
     if (pgb_ctx_new(&ctx) || pgb_storage_open(&storage, ctx, repo_dir, NULL) || pgb_options_new(&o, ctx) ||
         pgb_options_set(o, "passphrase-file", pass) || pgb_repo_init(&repo, storage, o))
@@ -87,8 +79,7 @@ static int teardown(void)
 
 static void sha256_of(const uint8_t *bytes, size_t size, uint8_t out[32])
 {
-    unsigned int length = 0;
-    CU_ASSERT_FATAL(EVP_Digest(bytes, size, out, &length, EVP_sha256(), NULL) == 1);
+    CU_ASSERT_FATAL(test_sha256(bytes, size, out));
 }
 
 /* A content id or pack id that differs per seed: 64 or 32 hex digits. */
@@ -96,7 +87,7 @@ static void fake_hex(char *out, size_t digits, unsigned seed)
 {
     uint64_t state = 0x9e3779b97f4a7c15ull * (seed + 1);
     for (size_t i = 0; i < digits; i++)
-        out[i] = "0123456789abcdef"[xorshift(&state) >> 60];
+        out[i] = "0123456789abcdef"[test_xorshift(&state) >> 60];
     out[digits] = '\0';
 }
 
