@@ -30,7 +30,8 @@
 #include "restore/read_workers.h"
 
 #define READ_BUFFER_SIZE ((size_t)1 << 20)
-#define WHOLE_FILE SIZE_MAX
+#define WHOLE_FILE SIZE_MAX /* item.chunk of a file read whole */
+#define WAL_ITEM SIZE_MAX   /* item.entry of a WAL segment; item.chunk is its index */
 
 /*
  * Read every chunk of e through buffer (READ_BUFFER_SIZE bytes); *digest gets the SHA-256 of what came back.
@@ -88,7 +89,7 @@ static int read_chunk(struct pgb_repo *repo, const struct pgb_file_entry *e, siz
     return PGB_OK;
 }
 
-/* One piece of work: a chunk of a chained file, or a whole file (chunk == WHOLE_FILE). */
+/* One piece of work: a chunk of a chained file, a whole file (chunk == WHOLE_FILE), or a WAL segment. */
 struct read_item {
     size_t entry, chunk;
 };
@@ -97,7 +98,14 @@ struct read_item {
 struct item_outcome {
     int read;           /* PGB_OK, or why the bytes could not be read back or did not match */
     uint8_t digest[32]; /* whole files: of what came back, when read is PGB_OK */
+    uint64_t size;      /* WAL segments: bytes read back */
     char *why;          /* the failure's message, when read is not PGB_OK */
+};
+
+/* A WAL segment the manifest's ranges need. */
+struct wal_segment {
+    char path[64]; /* pg_wal/<name>, as findings name it */
+    char key[PGB_KEY_SIZE];
 };
 
 /* What a file's items add up to. */
@@ -111,6 +119,8 @@ struct file_outcome {
 struct read_shared {
     const pgb_ctx *caller; /* the calling thread's: workers read only its cancel flag */
     const struct pgb_file_list *list;
+    const struct wal_segment *wal;
+    size_t wal_count;
     struct read_item *items;
     struct item_outcome *outcomes; /* one per item */
     size_t item_count;
@@ -122,6 +132,20 @@ struct file_reader {
     struct read_shared *shared;
     struct pgb_repo *repo; /* the caller's, or a worker's view */
 };
+
+/* Read a WAL segment whole (authenticated, its digest checked); a failure is a finding, not an error. */
+static int read_wal(struct pgb_repo *repo, const struct wal_segment *segment, uint64_t *size, char *why,
+                    size_t why_size)
+{
+    void *data = NULL;
+    size_t got = 0;
+    int rc = pgb_object_get(repo->storage, segment->key, &repo->keys, &data, &got);
+    free(data);
+    *size = got;
+    if (rc != PGB_OK)
+        snprintf(why, why_size, "%s", pgb_ctx_errmsg(repo->ctx));
+    return rc;
+}
 
 /* Read the next item of the shared order into its outcome; PGB_ITEROVER when there is none to read. */
 static int read_next_item(struct file_reader *r, pgb_chunk_decompressor *decompressor, uint8_t *buffer)
@@ -135,11 +159,16 @@ static int read_next_item(struct file_reader *r, pgb_chunk_decompressor *decompr
     if (next >= s->item_count)
         return PGB_ITEROVER;
     const struct read_item *item = &s->items[next];
-    const struct pgb_file_entry *e = &s->list->entries[item->entry];
     struct item_outcome *o = &s->outcomes[next];
     char why[1024];
-    o->read = item->chunk == WHOLE_FILE ? read_file(r->repo, e, buffer, o->digest, why, sizeof(why))
-                                        : read_chunk(r->repo, e, item->chunk, decompressor, buffer, why, sizeof(why));
+    if (item->entry == WAL_ITEM) {
+        o->read = read_wal(r->repo, &s->wal[item->chunk], &o->size, why, sizeof(why));
+    } else {
+        const struct pgb_file_entry *e = &s->list->entries[item->entry];
+        o->read = item->chunk == WHOLE_FILE
+                      ? read_file(r->repo, e, buffer, o->digest, why, sizeof(why))
+                      : read_chunk(r->repo, e, item->chunk, decompressor, buffer, why, sizeof(why));
+    }
     pgb_error_clear(r->repo->ctx);
     if (o->read == PGB_ENOMEM)
         return pgb_error_nomem(r->repo->ctx);
@@ -197,15 +226,20 @@ static int run_readers(struct pgb_repo *repo, struct read_shared *shared, int co
     return rc;
 }
 
-/* Whole files, biggest first, go before the chunks: a big file read whole must not be the last thing left. */
-static int whole_files_first(const void *a, const void *b, void *payload)
+/* WAL segments (16 MiB), whole files (biggest first), then chunks: what is read whole must not end last. */
+static int item_rank(const struct read_item *item)
+{
+    return item->entry == WAL_ITEM ? 0 : item->chunk == WHOLE_FILE ? 1 : 2;
+}
+
+static int big_items_first(const void *a, const void *b, void *payload)
 {
     const struct read_item *x = a, *y = b;
     const struct pgb_file_list *list = payload;
-    int xw = x->chunk == WHOLE_FILE, yw = y->chunk == WHOLE_FILE;
-    if (xw != yw)
-        return xw ? -1 : 1;
-    if (xw) {
+    int xr = item_rank(x), yr = item_rank(y);
+    if (xr != yr)
+        return xr < yr ? -1 : 1;
+    if (xr == 1) {
         uint64_t xs = list->entries[x->entry].size, ys = list->entries[y->entry].size;
         if (xs != ys)
             return xs < ys ? 1 : -1;
@@ -213,10 +247,10 @@ static int whole_files_first(const void *a, const void *b, void *payload)
     return x->entry != y->entry ? (x->entry < y->entry ? -1 : 1) : (x->chunk < y->chunk ? -1 : x->chunk > y->chunk);
 }
 
-/* The work: each chunk of a chained file, each other regular file whole. */
+/* The work: each WAL segment, each chunk of a chained file, each other regular file whole. */
 static int make_items(pgb_ctx *ctx, const struct pgb_file_list *list, struct read_shared *shared)
 {
-    size_t count = 0;
+    size_t count = shared->wal_count;
     for (size_t i = 0; i < list->count; i++) {
         const struct pgb_file_entry *e = &list->entries[i];
         if (e->type == PGB_FILE_REGULAR)
@@ -226,6 +260,8 @@ static int make_items(pgb_ctx *ctx, const struct pgb_file_list *list, struct rea
     shared->outcomes = count ? calloc(count, sizeof(*shared->outcomes)) : NULL;
     if (count && (!shared->items || !shared->outcomes))
         return pgb_error_nomem(ctx);
+    for (size_t w = 0; w < shared->wal_count; w++)
+        shared->items[shared->item_count++] = (struct read_item){WAL_ITEM, w};
     for (size_t i = 0; i < list->count; i++) {
         const struct pgb_file_entry *e = &list->entries[i];
         if (e->type != PGB_FILE_REGULAR)
@@ -237,7 +273,7 @@ static int make_items(pgb_ctx *ctx, const struct pgb_file_list *list, struct rea
             shared->items[shared->item_count++] = (struct read_item){i, WHOLE_FILE};
     }
     if (shared->item_count > 1)
-        qsort_r(shared->items, shared->item_count, sizeof(*shared->items), whole_files_first, (void *)list);
+        qsort_r(shared->items, shared->item_count, sizeof(*shared->items), big_items_first, (void *)list);
     return PGB_OK;
 }
 
@@ -296,7 +332,8 @@ static int item_starts(pgb_ctx *ctx, const struct pgb_file_list *list, const str
     for (size_t i = 0; i < list->count; i++)
         (*out)[i] = SIZE_MAX;
     for (size_t k = shared->item_count; k > 0; k--)
-        (*out)[shared->items[k - 1].entry] = k - 1;
+        if (shared->items[k - 1].entry != WAL_ITEM)
+            (*out)[shared->items[k - 1].entry] = k - 1;
     return PGB_OK;
 }
 
@@ -307,9 +344,10 @@ static int item_starts(pgb_ctx *ctx, const struct pgb_file_list *list, const str
  * report is the same whatever jobs is.
  */
 static int check_files(struct pgb_repo *repo, const struct pgb_file_list *list, const struct pgb_manifest *manifest,
+                       const struct wal_segment *wal, size_t wal_count, uint64_t segment_size,
                        pgb_verify_report *report, int jobs, uint64_t *bytes)
 {
-    struct read_shared shared = {.caller = repo->ctx, .list = list};
+    struct read_shared shared = {.caller = repo->ctx, .list = list, .wal = wal, .wal_count = wal_count};
     size_t *starts = NULL;
     int rc = make_items(repo->ctx, list, &shared);
     if (rc == PGB_OK)
@@ -335,6 +373,20 @@ static int check_files(struct pgb_repo *repo, const struct pgb_file_list *list, 
     }
     if (rc == PGB_OK)
         pgb_verify_report_count(report, checked, *bytes);
+    /* WAL findings after the files', in the order of the segments. */
+    for (size_t k = 0; rc == PGB_OK && k < shared.item_count; k++) {
+        const struct item_outcome *o = &shared.outcomes[k];
+        const struct read_item *item = &shared.items[k];
+        if (item->entry != WAL_ITEM)
+            continue;
+        if (o->read == PGB_OK && o->size != segment_size)
+            rc = pgb_verify_report_add(report, PGB_FINDING_SIZE, wal[item->chunk].path,
+                                       "WAL segment has the wrong size");
+        else if (o->read != PGB_OK)
+            rc = pgb_verify_report_add(report, o->read == PGB_ENOTFOUND ? PGB_FINDING_WAL_MISSING
+                                                                        : PGB_FINDING_CHECKSUM,
+                                       wal[item->chunk].path, o->why);
+    }
     for (size_t k = 0; shared.outcomes && k < shared.item_count; k++)
         free(shared.outcomes[k].why);
     free(shared.outcomes);
@@ -347,6 +399,13 @@ static int check_files(struct pgb_repo *repo, const struct pgb_file_list *list, 
 static int check_manifest_covered(const struct pgb_file_list *list, const struct pgb_manifest *manifest,
                                   pgb_verify_report *report)
 {
+    /* Manifest paths are unique (the parser refuses repeats): as many regular files found in it means all. */
+    size_t found_in_manifest = 0;
+    for (size_t j = 0; j < list->count; j++)
+        if (list->entries[j].type == PGB_FILE_REGULAR && pgb_manifest_find(manifest, list->entries[j].path))
+            found_in_manifest++;
+    if (found_in_manifest == pgb_manifest_file_count(manifest))
+        return PGB_OK;
     int rc = PGB_OK;
     for (size_t i = 0; rc == PGB_OK && i < pgb_manifest_file_count(manifest); i++) {
         const char *path = pgb_manifest_file_at(manifest, i)->path;
@@ -359,36 +418,34 @@ static int check_manifest_covered(const struct pgb_file_list *list, const struct
     return rc;
 }
 
-/* Every segment of the manifest's WAL ranges, stored and readable. */
-static int check_wal(struct pgb_repo *repo, const char *id, uint64_t segment_size, const struct pgb_manifest *manifest,
-                     pgb_verify_report *report)
+/* Every segment of the manifest's WAL ranges: read and checked with the files. */
+static int wal_segments(struct pgb_repo *repo, const char *id, uint64_t segment_size,
+                        const struct pgb_manifest *manifest, struct wal_segment **out, size_t *count)
 {
-    int rc = PGB_OK;
-    for (size_t i = 0; rc == PGB_OK && i < pgb_manifest_wal_range_count(manifest); i++) {
+    *out = NULL;
+    *count = 0;
+    size_t capacity = 0;
+    for (size_t i = 0; manifest && i < pgb_manifest_wal_range_count(manifest); i++) {
         const struct pgb_manifest_wal_range *range = pgb_manifest_wal_range_at(manifest, i);
         uint64_t first = range->start_lsn / segment_size;
         uint64_t last = (range->end_lsn > 0 ? range->end_lsn - 1 : 0) / segment_size;
-        for (uint64_t segment = first; rc == PGB_OK && segment <= last; segment++) {
-            char name[PGB_WAL_NAME_SIZE], suffix[64], key[PGB_KEY_SIZE];
+        for (uint64_t segment = first; segment <= last; segment++) {
+            if (*count == capacity) {
+                capacity = capacity ? capacity * 2 : 16;
+                struct wal_segment *grown = realloc(*out, capacity * sizeof(*grown));
+                if (!grown)
+                    return pgb_error_nomem(repo->ctx);
+                *out = grown;
+            }
+            struct wal_segment *w = &(*out)[(*count)++];
+            char name[PGB_WAL_NAME_SIZE], suffix[64];
             pgb_wal_segment_name(range->timeline, segment, segment_size, name);
             snprintf(suffix, sizeof(suffix), "wal/%s", name);
-            pgb_backup_content_key(repo, id, suffix, key);
-            void *data = NULL;
-            size_t size = 0;
-            int read = pgb_object_get(repo->storage, key, &repo->keys, &data, &size);
-            char path[64];
-            snprintf(path, sizeof(path), "pg_wal/%s", name);
-            if (read == PGB_OK && size != segment_size)
-                rc = pgb_verify_report_add(report, PGB_FINDING_SIZE, path, "WAL segment has the wrong size");
-            else if (read != PGB_OK)
-                rc = pgb_verify_report_add(report, read == PGB_ENOTFOUND ? PGB_FINDING_WAL_MISSING
-                                                                         : PGB_FINDING_CHECKSUM,
-                                           path, pgb_ctx_errmsg(repo->ctx));
-            pgb_error_clear(repo->ctx);
-            free(data);
+            pgb_backup_content_key(repo, id, suffix, w->key);
+            snprintf(w->path, sizeof(w->path), "pg_wal/%s", name);
         }
     }
-    return rc;
+    return PGB_OK;
 }
 
 /* *physical: whether the record is a physical backup's (logical and globals backups have no manifest or WAL). */
@@ -462,12 +519,16 @@ int pgb_verify_backup_with_options(pgb_verify_report **out, pgb_repo *repo, cons
         pgb_error_clear(ctx);
     }
     uint64_t bytes = 0;
-    if (rc == PGB_OK && loaded == PGB_OK)
-        rc = check_files(repo, &list, manifest, report, pgb_read_jobs(opts), &bytes);
+    struct wal_segment *wal = NULL;
+    size_t wal_count = 0;
+    if (rc == PGB_OK)
+        rc = wal_segments(repo, id, segment_size, manifest, &wal, &wal_count);
+    /* A list that did not load is a finding already: its WAL is still checked. */
+    if (rc == PGB_OK)
+        rc = check_files(repo, &list, manifest, wal, wal_count, segment_size, report, pgb_read_jobs(opts), &bytes);
     if (rc == PGB_OK && loaded == PGB_OK && manifest)
         rc = check_manifest_covered(&list, manifest, report);
-    if (rc == PGB_OK && manifest)
-        rc = check_wal(repo, id, segment_size, manifest, report);
+    free(wal);
     if (rc == PGB_OK)
         rc = pgb_verify_report_seal(report);
     if (rc == PGB_ENOMEM && pgb_ctx_errcode(ctx) == PGB_OK)

@@ -313,6 +313,59 @@ static void test_verify_passes_then_finds_a_flipped_byte(void)
     pgb_free(data);
 }
 
+/* The newest backup's last WAL segment object: backup ids sort by time, segment names by position. */
+static int find_newest_wal(const char *key, uint64_t size, void *payload)
+{
+    struct first_pack *p = payload;
+    (void)size;
+    if (strstr(key, "/content/") && strstr(key, "/wal/") && strcmp(key, p->key) > 0)
+        snprintf(p->key, sizeof(p->key), "%s", key);
+    return 0;
+}
+
+static void test_verify_finds_a_damaged_and_a_missing_wal_segment(void)
+{
+    struct first_pack wal = {{0}};
+    CU_ASSERT_EQUAL_FATAL(pgb_storage_list(storage, "", find_newest_wal, &wal), PGB_OK);
+    CU_ASSERT_FATAL(wal.key[0] != '\0');
+    char expected[128];
+    snprintf(expected, sizeof(expected), "pg_wal/%s", strrchr(wal.key, '/') + 1);
+    void *data;
+    size_t size;
+    CU_ASSERT_EQUAL_FATAL(pgb_storage_get(storage, wal.key, &data, &size), PGB_OK);
+
+    ((uint8_t *)data)[size / 2] ^= 0x01;
+    CU_ASSERT_EQUAL_FATAL(pgb_storage_put(storage, wal.key, data, size, 0), PGB_OK);
+    char *one = verify_json("1"), *two = verify_json("2");
+    const char *kind, *path;
+    json_t *doc;
+    first_finding(two, &kind, &path, &doc);
+    CU_ASSERT(json_is_false(json_object_get(doc, "ok")));
+    CU_ASSERT_STRING_EQUAL(kind ? kind : "", "checksum");
+    CU_ASSERT_STRING_EQUAL(path ? path : "", expected);
+    json_decref(doc);
+    CU_ASSERT_STRING_EQUAL(two, one);
+    free(one);
+    free(two);
+
+    CU_ASSERT_EQUAL_FATAL(pgb_storage_remove(storage, wal.key), PGB_OK);
+    two = verify_json("2");
+    first_finding(two, &kind, &path, &doc);
+    CU_ASSERT_STRING_EQUAL(kind ? kind : "", "wal-missing");
+    CU_ASSERT_STRING_EQUAL(path ? path : "", expected);
+    json_decref(doc);
+    free(two);
+
+    ((uint8_t *)data)[size / 2] ^= 0x01; /* put it back as it was, for the tests after this one */
+    CU_ASSERT_EQUAL(pgb_storage_put(storage, wal.key, data, size, 0), PGB_OK);
+    pgb_free(data);
+    one = verify_json("2");
+    doc = json_loads(one, 0, NULL);
+    CU_ASSERT(json_is_true(json_object_get(doc, "ok")));
+    json_decref(doc);
+    free(one);
+}
+
 static void test_restore_refuses_a_running_cluster_and_a_busy_tablespace(void)
 {
     pgb_options *r;
@@ -338,6 +391,7 @@ int main(void)
         {"incremental_stores_little_and_restores_identical_data",
          test_incremental_stores_little_and_restores_identical_data},
         {"verify_passes_then_finds_a_flipped_byte", test_verify_passes_then_finds_a_flipped_byte},
+        {"verify_finds_a_damaged_and_a_missing_wal_segment", test_verify_finds_a_damaged_and_a_missing_wal_segment},
         {"restore_refuses_a_running_cluster_and_a_busy_tablespace",
          test_restore_refuses_a_running_cluster_and_a_busy_tablespace},
         CU_TEST_INFO_NULL,
