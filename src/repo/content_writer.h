@@ -1,10 +1,12 @@
 /*
  * Writing the content of a physical backup: files arrive one after another as
  * streams; each is cut into chunks of PGB_CHUNK_SIZE bytes (small files are
- * one chunk), every chunk is named by a keyed hash of its SHA-256, and a chunk
- * already stored by this backup or by the parent backup is referenced instead
- * of stored again. That is how an incremental stores only what changed, found
- * by content, never by size and mtime.
+ * one chunk). Each file's SHA-256 is computed as a chain with a link after
+ * every chunk (the one pass over the plaintext); every chunk is compressed
+ * into one frame and named by a keyed hash of the frame's SHA-256, and a
+ * chunk already stored by this backup or by the parent backup is referenced
+ * instead of stored again. That is how an incremental stores only what
+ * changed, found by content, never by size and mtime.
  */
 #ifndef PGB_REPO_CONTENT_WRITER_H
 #define PGB_REPO_CONTENT_WRITER_H
