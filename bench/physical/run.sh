@@ -183,24 +183,29 @@ new_repo() { # DIR: an empty encrypted repository there
 
 # ---- measurements ----
 calc() { awk "BEGIN { printf \"%s\", $1 }"; }
-declare -A secs rss cpu state size
+declare -A secs rss cpu machine state size
 failures=()
 
 # measure KEY WHAT CMD...: run CMD as the server user under /usr/bin/time (wall
 # seconds, peak RSS of its largest process, CPU seconds of it and its children);
 # state[KEY] says ok or failed. quiet_failure=1 keeps a failure's output to the log.
 quiet_failure=0
+# busy_ticks: CPU time the whole machine has spent busy so far (all CPUs), in clock ticks.
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 measure() {
-  local key=$1 what=$2 rc=0 s m u y
+  local key=$1 what=$2 rc=0 s m u y before after
   shift 2
   say "$what"
+  before=$(busy_ticks)
   as_user /usr/bin/time -f '%e %M %U %S' -o "$work/log/$key.time" "$@" \
     >"$work/log/$key.out" 2>"$work/log/$key.err" || rc=$?
+  after=$(busy_ticks)
   if [ "$rc" -eq 0 ]; then
     read -r s m u y < <(tail -n 1 "$work/log/$key.time")
     secs[$key]=$s
     rss[$key]=$m
     cpu[$key]=$(calc "sprintf(\"%.2f\", $u + $y)")
+    machine[$key]=$(calc "sprintf(\"%.2f\", ($after - $before) / $(getconf CLK_TCK))")
     state[$key]=ok
   else
     state[$key]=failed
@@ -230,6 +235,7 @@ best_of() {
     if [ "$i" -eq 1 ] || [ "$(calc "(${secs[$key.$i]} < ${secs[$key]}) ? 1 : 0")" = 1 ]; then
       secs[$key]=${secs[$key.$i]}
       cpu[$key]=${cpu[$key.$i]}
+      machine[$key]=${machine[$key.$i]}
     fi
     if [ "${rss[$key.$i]}" -gt "${rss[$key]:-0}" ]; then rss[$key]=${rss[$key.$i]}; fi
   done
@@ -362,7 +368,8 @@ row() { # KEY LABEL RATIO_TEXT
   local key=$1 label=$2 note=${3:-}
   case ${state[$key]:-skipped} in
   ok)
-    printf '%-46s %8.2f %7s %8s %9s %10s  %s\n' "$label" "${secs[$key]}" "${cpu[$key]}" "$(mbps "$key")" \
+    printf '%-46s %8.2f %7s %9s %8s %9s %10s  %s\n' "$label" "${secs[$key]}" "${cpu[$key]}" "${machine[$key]}" \
+      "$(mbps "$key")" \
       "$(calc "sprintf(\"%.1f\", ${rss[$key]} / 1024)")" \
       "$([ -n "${size[$key]:-}" ] && calc "sprintf(\"%.1f\", ${size[$key]} / 1e6)" || echo -)" "$note" ;;
   unavailable) printf '%-46s %s\n' "$label" "local mode: not available in this build" ;;
@@ -396,7 +403,8 @@ echo "load average when the script started $load_before, at the end $(cut -d' ' 
 echo "zstd level 3 everywhere; pgbackup repositories encrypted (passphrase), pgBackRest's not; ratio = our" \
   "throughput / the reference's (> 1: pgbackup faster)"
 echo
-printf '%-46s %8s %7s %8s %9s %10s  %s\n' operation seconds "CPU s" MB/s "RSS MiB" "stored MB" "ratio (ours vs reference)"
+printf '%-46s %8s %7s %9s %8s %9s %10s  %s\n' operation seconds "CPU s" "machine s" MB/s "RSS MiB" "stored MB" \
+  "ratio (ours vs reference)"
 row basebackup "backup  pg_basebackup -Ft zstd:3 -X stream"
 row basebackup_sha "backup  pg_basebackup, SHA-256 manifest"
 row pgbackrest "backup  pgbackrest --type=full (process-max 2)"
@@ -431,6 +439,8 @@ echo "seconds and CPU s: the fastest of $runs runs (PGB_BENCH_RUNS), each backup
 echo "stored MB: du -sb of the repository or output folder; pgBackRest's includes its WAL archive"
 echo "CPU s: user + system seconds of the tool and its children; peak RSS: its largest single process"
 echo "(pgBackRest's workers are separate processes); the server's side (walsender) counts for neither"
+echo "machine s: CPU seconds the whole machine was busy during the run, the server's side included (so is"
+echo "anything else that ran): the work each way costs, against $(nproc) x seconds available"
 
 if [ ${#failures[@]} -gt 0 ]; then
   echo
