@@ -40,14 +40,39 @@ int pgb_x25519_public_from_private(pgb_ctx *ctx, const uint8_t private_key[PGB_X
     return rc;
 }
 
-/* X25519(own_private, peer_public) into secret; PGB_EINVALID for a small-order peer. */
-static int shared_secret(pgb_ctx *ctx, const uint8_t *own_private, const uint8_t *peer_public,
-                         uint8_t secret[32])
+/*
+ * The private key as an EVP_PKEY, its public half given: importing the private
+ * key alone makes OpenSSL compute the public one, a scalar multiplication as
+ * costly as the agreement itself (and one per object read).
+ */
+static EVP_PKEY *private_key_with_public(const uint8_t *own_private, const uint8_t *own_public)
+{
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *import = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)own_private, 32),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)own_public, 32),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!import || EVP_PKEY_fromdata_init(import) != 1 ||
+        EVP_PKEY_fromdata(import, &pkey, EVP_PKEY_KEYPAIR, params) != 1)
+        pkey = NULL;
+    EVP_PKEY_CTX_free(import);
+    return pkey;
+}
+
+/*
+ * X25519(own_private, peer_public) into secret; PGB_EINVALID for a small-order
+ * peer. own_public only spares OpenSSL computing it: the agreement uses the
+ * private scalar and the peer's point alone.
+ */
+static int shared_secret(pgb_ctx *ctx, const uint8_t *own_private, const uint8_t *own_public,
+                         const uint8_t *peer_public, uint8_t secret[32])
 {
     int rc = PGB_OK;
     size_t size = 32;
     EVP_PKEY_CTX *derive = NULL;
-    EVP_PKEY *own = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, own_private, 32);
+    EVP_PKEY *own = private_key_with_public(own_private, own_public);
     EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_public, 32);
     if (!own || !peer || !(derive = EVP_PKEY_CTX_new_from_pkey(NULL, own, NULL)) ||
         EVP_PKEY_derive_init(derive) != 1 || EVP_PKEY_derive_set_peer(derive, peer) != 1) {
@@ -96,7 +121,10 @@ int pgb_x25519_agree(pgb_ctx *ctx, const uint8_t own_private[PGB_X25519_KEY_SIZE
     uint8_t salt[2 * PGB_X25519_KEY_SIZE];
     memcpy(salt, ephemeral_public, PGB_X25519_KEY_SIZE);
     memcpy(salt + PGB_X25519_KEY_SIZE, recipient_public, PGB_X25519_KEY_SIZE);
-    int rc = shared_secret(ctx, own_private, peer_public, secret);
+    /* The salt holds both public keys: own_private's is the one that is not the peer's. */
+    const uint8_t *own_public =
+        memcmp(peer_public, ephemeral_public, PGB_X25519_KEY_SIZE) == 0 ? recipient_public : ephemeral_public;
+    int rc = shared_secret(ctx, own_private, own_public, peer_public, secret);
     if (rc == PGB_OK)
         rc = hkdf_sha256(ctx, secret, sizeof(secret), salt, sizeof(salt), info, key);
     OPENSSL_cleanse(secret, sizeof(secret));

@@ -24,7 +24,9 @@ int pgb_x25519_public_from_private(pgb_ctx *ctx, const uint8_t private_key[PGB_X
  * A 32-byte key shared with the holder of peer_public's private key:
  * HKDF-SHA256(ikm = X25519(own_private, peer_public),
  *             salt = ephemeral_public || recipient_public, info).
- * Both sides pass the same salt whichever of the two keys they hold. Returns 0,
+ * Both sides pass the same salt whichever of the two keys they hold; the one
+ * of its two public keys that is not peer_public must be own_private's (it is
+ * taken as given, not computed again). Returns 0,
  * PGB_EINVALID when peer_public is a point that gives no shared secret (a small
  * order point: a damaged or forged key), or PGB_ERROR. Callers say which key
  * was at fault.
