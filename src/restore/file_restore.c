@@ -56,6 +56,9 @@ struct restore_writer {
     struct restore_shared *shared;
     struct pgb_repo *repo;
     struct pgb_file_restore_stats stats;
+    /* For chunks read whole: made at the first one, kept to the writer's end. */
+    uint8_t *chunk_buffer; /* PGB_CHUNK_SIZE + 1 bytes */
+    pgb_chunk_decompressor *decompressor;
 };
 
 static int check_canceled(struct restore_writer *w)
@@ -216,20 +219,20 @@ static int read_checked_chunk(struct restore_writer *w, const struct pgb_file_en
 static int write_piece(struct restore_writer *w, const struct pgb_file_entry *e, size_t first, size_t count,
                        int fd, const char *path)
 {
-    uint8_t *buffer = malloc(PGB_CHUNK_SIZE + 1);
-    pgb_chunk_decompressor *decompressor = NULL;
-    int rc = buffer ? pgb_chunk_decompressor_new(w->repo->ctx, &decompressor) : pgb_error_nomem(w->repo->ctx);
+    int rc = PGB_OK;
+    if (!w->chunk_buffer && !(w->chunk_buffer = malloc(PGB_CHUNK_SIZE + 1)))
+        rc = pgb_error_nomem(w->repo->ctx);
+    if (rc == PGB_OK && !w->decompressor)
+        rc = pgb_chunk_decompressor_new(w->repo->ctx, &w->decompressor);
     uint64_t offset = pgb_chunk_offset(e, first);
     for (size_t i = first; rc == PGB_OK && i < first + count; i++) {
-        rc = read_checked_chunk(w, e, i, offset, decompressor, buffer);
+        rc = read_checked_chunk(w, e, i, offset, w->decompressor, w->chunk_buffer);
         if (rc == PGB_OK)
-            rc = pwrite_all(w->repo->ctx, fd, buffer, e->chunks[i].ref.plain_size, offset, path);
+            rc = pwrite_all(w->repo->ctx, fd, w->chunk_buffer, e->chunks[i].ref.plain_size, offset, path);
         if (rc == PGB_OK)
             rc = check_canceled(w);
         offset += e->chunks[i].ref.plain_size;
     }
-    pgb_chunk_decompressor_free(decompressor);
-    free(buffer);
     return rc;
 }
 
@@ -372,10 +375,19 @@ static int write_files(struct restore_writer *w)
 }
 
 /* A worker thread's task; its error goes back as text, and stops the other workers. */
+static void writer_release(struct restore_writer *w)
+{
+    pgb_chunk_decompressor_free(w->decompressor);
+    free(w->chunk_buffer);
+    w->decompressor = NULL;
+    w->chunk_buffer = NULL;
+}
+
 static int restore_worker(void *arg, char *errbuf, size_t errlen)
 {
     struct restore_writer *w = arg;
     int rc = write_files(w);
+    writer_release(w);
     if (rc != PGB_OK) {
         snprintf(errbuf, errlen, "%s", pgb_ctx_errmsg(w->repo->ctx));
         atomic_store(&w->shared->stop, 1);
@@ -573,6 +585,7 @@ int pgb_restore_files(struct pgb_repo *repo, const struct pgb_file_list *list, c
     if (rc == PGB_OK && control)
         rc = restore_entry(&calling, control);
     free(shared.items);
+    writer_release(&calling);
     *stats = calling.stats;
     if (rc == PGB_OK) {
         /* One flush of the whole file system beats an fsync per file. */
