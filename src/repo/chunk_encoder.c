@@ -12,64 +12,91 @@
 #include "repo/content_writer.h"
 #include "storage/storage.h"
 
-enum { SLOTS = 4 };
-enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_DONE };
+enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_WORKING, SLOT_DONE };
 
 struct slot {
     int state;
     uint8_t *data;
     size_t size;
-    struct pgb_stored_chunk chunk; /* filled by the thread */
+    struct pgb_stored_chunk chunk; /* filled by the thread that took it */
     int reused;
     size_t entry, chunk_number;
     int rc;
     char message[512];
 };
 
-struct pgb_chunk_encoder {
-    pgb_ctx *caller;               /* the calling thread's context: errors end up here */
-    struct pgb_repo_worker worker; /* the thread's own context, storage handle and repository view */
+/* One encoding thread: its own context, storage handle, repository view, packs and compressor. */
+struct encoder_thread {
+    pgb_chunk_encoder *owner;
+    struct pgb_repo_worker worker;
     pgb_pack_writer *packs;
     pgb_chunk_compressor *compressor;
+    pthread_t thread;
+    int running;
+};
+
+struct pgb_chunk_encoder {
+    pgb_ctx *caller; /* the calling thread's context: errors end up here */
     pgb_chunk_store_fn store;
     void *store_payload;
-    pthread_t thread;
-    int running, stopping;
+    struct encoder_thread *threads;
+    int thread_count;
+    int stopping;
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    struct slot slots[SLOTS];
-    size_t next_submit, next_work, next_collect; /* counters; slot = counter % SLOTS */
-    int failed;                    /* a slot failed: the first error was handed over */
+    struct slot *slots;
+    size_t slot_count;
+    size_t next_submit, next_work, next_collect; /* counters; slot = counter % slot_count */
+    int failed;                                  /* a slot failed: the first error was handed over */
 };
 
 static void *encoder_main(void *arg)
 {
-    pgb_chunk_encoder *e = arg;
+    struct encoder_thread *t = arg;
+    pgb_chunk_encoder *e = t->owner;
     pthread_mutex_lock(&e->lock);
     for (;;) {
-        struct slot *s = &e->slots[e->next_work % SLOTS];
-        while (s->state != SLOT_QUEUED && !e->stopping)
+        struct slot *s = &e->slots[e->next_work % e->slot_count];
+        while (s->state != SLOT_QUEUED && !e->stopping) {
             pthread_cond_wait(&e->changed, &e->lock);
+            s = &e->slots[e->next_work % e->slot_count];
+        }
         if (s->state != SLOT_QUEUED)
             break;
+        s->state = SLOT_WORKING;
+        e->next_work++;
         pthread_mutex_unlock(&e->lock);
-        /* Only this thread touches the slot while it is queued, and the worker context at all. */
+        /* Only this thread touches the slot while it works on it, and its own worker context at all. */
         s->reused = 0;
-        int rc = e->store(e->store_payload, e->worker.repo, e->compressor, e->packs, s->data, s->size, &s->chunk,
+        int rc = e->store(e->store_payload, t->worker.repo, t->compressor, t->packs, s->data, s->size, &s->chunk,
                           &s->reused);
         if (rc != PGB_OK)
-            snprintf(s->message, sizeof(s->message), "%s", pgb_ctx_errmsg(e->worker.ctx));
+            snprintf(s->message, sizeof(s->message), "%s", pgb_ctx_errmsg(t->worker.ctx));
         pthread_mutex_lock(&e->lock);
         s->rc = rc;
         s->state = SLOT_DONE;
-        e->next_work++;
         pthread_cond_broadcast(&e->changed);
     }
     pthread_mutex_unlock(&e->lock);
     return NULL;
 }
 
-int pgb_chunk_encoder_start(pgb_chunk_encoder **out, struct pgb_repo *repo, int codec, int level,
+static int thread_open(struct encoder_thread *t, pgb_chunk_encoder *e, struct pgb_repo *repo, int codec, int level)
+{
+    t->owner = e;
+    int rc = pgb_repo_worker_open(&t->worker, repo);
+    if (rc == PGB_OK &&
+        pgb_pack_writer_new(&t->packs, t->worker.repo, codec, level, PGB_PACK_TARGET_SIZE) != PGB_OK)
+        rc = pgb_error_nomem(repo->ctx);
+    if (rc == PGB_OK && pgb_chunk_compressor_new(t->worker.ctx, codec, level, &t->compressor) != PGB_OK)
+        rc = pgb_error_set(repo->ctx, pgb_ctx_errcode(t->worker.ctx), "%s", pgb_ctx_errmsg(t->worker.ctx));
+    if (rc == PGB_OK && pthread_create(&t->thread, NULL, encoder_main, t) != 0)
+        rc = pgb_error_set(repo->ctx, PGB_ERROR, "cannot start a chunk encoder thread");
+    t->running = rc == PGB_OK;
+    return rc;
+}
+
+int pgb_chunk_encoder_start(pgb_chunk_encoder **out, struct pgb_repo *repo, int codec, int level, int threads,
                             pgb_chunk_store_fn store, void *store_payload)
 {
     *out = NULL;
@@ -83,21 +110,21 @@ int pgb_chunk_encoder_start(pgb_chunk_encoder **out, struct pgb_repo *repo, int 
     e->store_payload = store_payload;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->changed, NULL);
-    int rc = pgb_repo_worker_open(&e->worker, repo);
-    for (int i = 0; rc == PGB_OK && i < SLOTS; i++)
+    e->thread_count = threads < 1 ? 1 : threads;
+    /* Two chunks a thread in flight, and two more queued: the reader rarely waits. */
+    e->slot_count = 2 * (size_t)e->thread_count + 2;
+    e->threads = calloc((size_t)e->thread_count, sizeof(*e->threads));
+    e->slots = calloc(e->slot_count, sizeof(*e->slots));
+    int rc = e->threads && e->slots ? PGB_OK : pgb_error_nomem(repo->ctx);
+    for (size_t i = 0; rc == PGB_OK && i < e->slot_count; i++)
         if (!(e->slots[i].data = malloc(PGB_CHUNK_SIZE)))
             rc = pgb_error_nomem(repo->ctx);
-    if (rc == PGB_OK && pgb_pack_writer_new(&e->packs, e->worker.repo, codec, level, PGB_PACK_TARGET_SIZE) != PGB_OK)
-        rc = pgb_error_nomem(repo->ctx);
-    if (rc == PGB_OK && pgb_chunk_compressor_new(e->worker.ctx, codec, level, &e->compressor) != PGB_OK)
-        rc = pgb_error_set(repo->ctx, pgb_ctx_errcode(e->worker.ctx), "%s", pgb_ctx_errmsg(e->worker.ctx));
-    if (rc == PGB_OK && pthread_create(&e->thread, NULL, encoder_main, e) != 0)
-        rc = pgb_error_set(repo->ctx, PGB_ERROR, "cannot start the chunk encoder thread");
+    for (int i = 0; rc == PGB_OK && i < e->thread_count; i++)
+        rc = thread_open(&e->threads[i], e, repo, codec, level);
     if (rc != PGB_OK) {
         pgb_chunk_encoder_free(e);
         return rc;
     }
-    e->running = 1;
     *out = e;
     return PGB_OK;
 }
@@ -105,9 +132,9 @@ int pgb_chunk_encoder_start(pgb_chunk_encoder **out, struct pgb_repo *repo, int 
 /* Hand the oldest finished chunk to done (lock held on entry and exit). */
 static int collect_one(pgb_chunk_encoder *e, int wait, pgb_chunk_done_fn done, void *payload, int *collected)
 {
-    struct slot *s = &e->slots[e->next_collect % SLOTS];
+    struct slot *s = &e->slots[e->next_collect % e->slot_count];
     *collected = 0;
-    while (wait && s->state == SLOT_QUEUED)
+    while (wait && (s->state == SLOT_QUEUED || s->state == SLOT_WORKING))
         pthread_cond_wait(&e->changed, &e->lock);
     if (s->state != SLOT_DONE)
         return PGB_OK;
@@ -131,9 +158,9 @@ int pgb_chunk_encoder_submit(pgb_chunk_encoder *e, uint8_t **buffer, size_t size
     int rc = PGB_OK, collected = 1;
     /* Hand over what is finished; wait only when every slot is taken. */
     while (rc == PGB_OK && collected)
-        rc = collect_one(e, e->next_submit - e->next_collect == SLOTS, done, payload, &collected);
+        rc = collect_one(e, e->next_submit - e->next_collect == e->slot_count, done, payload, &collected);
     if (rc == PGB_OK) {
-        struct slot *s = &e->slots[e->next_submit % SLOTS];
+        struct slot *s = &e->slots[e->next_submit % e->slot_count];
         uint8_t *free_buffer = s->data;
         s->data = *buffer;
         *buffer = free_buffer;
@@ -148,16 +175,17 @@ int pgb_chunk_encoder_submit(pgb_chunk_encoder *e, uint8_t **buffer, size_t size
     return rc;
 }
 
-static void stop_thread(pgb_chunk_encoder *e)
+static void stop_threads(pgb_chunk_encoder *e)
 {
-    if (!e->running)
-        return;
     pthread_mutex_lock(&e->lock);
     e->stopping = 1;
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
-    pthread_join(e->thread, NULL);
-    e->running = 0;
+    for (int i = 0; e->threads && i < e->thread_count; i++)
+        if (e->threads[i].running) {
+            pthread_join(e->threads[i].thread, NULL);
+            e->threads[i].running = 0;
+        }
 }
 
 int pgb_chunk_encoder_finish(pgb_chunk_encoder *e, pgb_chunk_done_fn done, void *payload)
@@ -171,28 +199,39 @@ int pgb_chunk_encoder_finish(pgb_chunk_encoder *e, pgb_chunk_done_fn done, void 
             first = rc;
     }
     pthread_mutex_unlock(&e->lock);
-    stop_thread(e);
-    /* The thread is gone: its context is ours now. */
-    if (first == PGB_OK && pgb_pack_writer_finish(e->packs) != PGB_OK)
-        first = pgb_error_set(e->caller, pgb_ctx_errcode(e->worker.ctx), "%s", pgb_ctx_errmsg(e->worker.ctx));
+    stop_threads(e);
+    /* The threads are gone: their contexts are ours now. */
+    for (int i = 0; first == PGB_OK && i < e->thread_count; i++) {
+        struct encoder_thread *t = &e->threads[i];
+        if (pgb_pack_writer_finish(t->packs) != PGB_OK)
+            first = pgb_error_set(e->caller, pgb_ctx_errcode(t->worker.ctx), "%s", pgb_ctx_errmsg(t->worker.ctx));
+    }
     return first;
 }
 
 uint64_t pgb_chunk_encoder_stored_bytes(const pgb_chunk_encoder *e)
 {
-    return e && e->packs ? pgb_pack_writer_stored_bytes(e->packs) : 0;
+    uint64_t bytes = 0;
+    for (int i = 0; e && e->threads && i < e->thread_count; i++)
+        if (e->threads[i].packs)
+            bytes += pgb_pack_writer_stored_bytes(e->threads[i].packs);
+    return bytes;
 }
 
 void pgb_chunk_encoder_free(pgb_chunk_encoder *e)
 {
     if (!e)
         return;
-    stop_thread(e);
-    pgb_pack_writer_free(e->packs);
-    pgb_chunk_compressor_free(e->compressor);
-    pgb_repo_worker_close(&e->worker);
-    for (int i = 0; i < SLOTS; i++)
+    stop_threads(e);
+    for (int i = 0; e->threads && i < e->thread_count; i++) {
+        pgb_pack_writer_free(e->threads[i].packs);
+        pgb_chunk_compressor_free(e->threads[i].compressor);
+        pgb_repo_worker_close(&e->threads[i].worker);
+    }
+    for (size_t i = 0; e->slots && i < e->slot_count; i++)
         free(e->slots[i].data);
+    free(e->slots);
+    free(e->threads);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->changed);
     free(e);

@@ -1,8 +1,9 @@
 /*
- * A thread that compresses, names, encrypts and stores chunks while the
- * calling thread goes on reading and hashing the next ones: the two halves of
- * a stream-mode backup then overlap instead of adding up. Chunks come back in
- * the order they were queued, with where they were stored.
+ * Threads that compress, name, encrypt and store chunks while the calling
+ * thread goes on reading and hashing the next ones: the two halves of a
+ * stream-mode backup then overlap instead of adding up, and with more threads
+ * the encoding is spread over more cores. Chunks come back in the order they
+ * were queued, with where they were stored.
  */
 #ifndef PGB_REPO_CHUNK_ENCODER_H
 #define PGB_REPO_CHUNK_ENCODER_H
@@ -28,12 +29,13 @@ typedef int (*pgb_chunk_done_fn)(void *payload, size_t entry, size_t chunk, cons
                                  int reused);
 
 /*
- * Start the thread, with its own context and storage handle on repo's storage
- * (reopened by URL). *out is NULL, with no error, for a storage made of
- * callbacks, which serves one thread: the caller then stores chunks itself.
- * store runs on the thread and must be safe to call beside the caller.
+ * Start threads (at least one), each with its own context, storage handle on
+ * repo's storage (reopened by URL), packs and compressor. *out is NULL, with
+ * no error, for a storage made of callbacks, which serves one thread: the
+ * caller then stores chunks itself. store runs on the threads, several at
+ * once, and must be safe to call beside the caller and itself.
  */
-int pgb_chunk_encoder_start(pgb_chunk_encoder **out, struct pgb_repo *repo, int codec, int level,
+int pgb_chunk_encoder_start(pgb_chunk_encoder **out, struct pgb_repo *repo, int codec, int level, int threads,
                             pgb_chunk_store_fn store, void *store_payload);
 
 /*
@@ -45,13 +47,13 @@ int pgb_chunk_encoder_start(pgb_chunk_encoder **out, struct pgb_repo *repo, int 
 int pgb_chunk_encoder_submit(pgb_chunk_encoder *e, uint8_t **buffer, size_t size, size_t entry,
                              size_t chunk_number, pgb_chunk_done_fn done, void *payload);
 
-/* Wait for every queued chunk, hand them to done, stop the thread and commit its last pack. */
+/* Wait for every queued chunk, hand them to done, stop the threads and commit their last packs. */
 int pgb_chunk_encoder_finish(pgb_chunk_encoder *e, pgb_chunk_done_fn done, void *payload);
 
-/* Bytes the thread wrote to storage. */
+/* Bytes the threads wrote to storage. */
 uint64_t pgb_chunk_encoder_stored_bytes(const pgb_chunk_encoder *e);
 
-/* Stop the thread if running and free everything (committed packs stay). */
+/* Stop the threads if running and free everything (committed packs stay). */
 void pgb_chunk_encoder_free(pgb_chunk_encoder *e);
 
 #endif

@@ -201,9 +201,10 @@ static int chunk_stored(void *payload, size_t entry, size_t chunk, const struct 
     return PGB_OK;
 }
 
-int pgb_content_writer_use_thread(pgb_content_writer *w, int codec, int level)
+int pgb_content_writer_use_thread(pgb_content_writer *w, int codec, int level, int threads)
 {
-    return w->encoder ? PGB_OK : pgb_chunk_encoder_start(&w->encoder, w->repo, codec, level, store_chunk, w);
+    return w->encoder ? PGB_OK
+                      : pgb_chunk_encoder_start(&w->encoder, w->repo, codec, level, threads, store_chunk, w);
 }
 
 /* Link the buffered chunk into the file's chain and store it (or find it again). */
