@@ -33,7 +33,7 @@ static int copy_number;
 /* Run a shell command; returns its exit status and its output (stdout and stderr) into out. */
 static int run(const char *command, char *out, size_t out_size)
 {
-    char wrapped[8192];
+    char wrapped[4 * PATH_MAX];
     snprintf(wrapped, sizeof(wrapped), "%s 2>&1", command);
     FILE *pipe = popen(wrapped, "r");
     if (!pipe)

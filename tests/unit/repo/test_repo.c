@@ -112,7 +112,7 @@ static void test_init_refuses_a_folder_with_foreign_data(void)
 {
     const char *where = fresh("foreign");
     mkdir(where, 0700);
-    char file[300];
+    char file[420];
     snprintf(file, sizeof(file), "%s/PG_VERSION", where);
     write_file(file, "15\n", 0600);
     pgb_storage *s = open_storage(where);
@@ -149,7 +149,7 @@ static void test_init_again_adds_a_cluster_and_keeps_encryption(void)
     pgb_repo_close(repo);
     CU_ASSERT_EQUAL(pgb_storage_stat(s, "clusters/reporting/cluster", NULL), PGB_OK);
     CU_ASSERT_EQUAL(pgb_storage_stat(s, "clusters/main/cluster", NULL), PGB_OK);
-    char pass[300];
+    char pass[420];
     snprintf(pass, sizeof(pass), "%s/pass-%d", root, counter);
     write_file(pass, "secret\n", 0600);
     CU_ASSERT_EQUAL(pgb_options_set(o, "passphrase-file", pass), PGB_OK);
@@ -215,7 +215,7 @@ static int folder_contains(const char *folder, const char *text)
 static void test_passphrase_repository_hides_everything_but_the_keyring(void)
 {
     const char *where = fresh("passphrase");
-    char dir[300], pass[320], wrong[320];
+    char dir[400], pass[480], wrong[480];
     snprintf(dir, sizeof(dir), "%s", where);
     snprintf(pass, sizeof(pass), "%s.pass", dir);
     snprintf(wrong, sizeof(wrong), "%s.wrong", dir);
@@ -259,7 +259,7 @@ static void test_passphrase_repository_hides_everything_but_the_keyring(void)
 static void test_recipients_let_a_writer_write_what_it_cannot_read(void)
 {
     const char *where = fresh("recipients");
-    char dir[300], identity[320], public_key[330], other[320], writer_key[320];
+    char dir[400], identity[480], public_key[480], other[480], writer_key[480];
     snprintf(dir, sizeof(dir), "%s", where);
     snprintf(identity, sizeof(identity), "%s.id", dir);
     snprintf(public_key, sizeof(public_key), "%s.id.pub", dir);
@@ -307,7 +307,7 @@ static void test_recipients_let_a_writer_write_what_it_cannot_read(void)
     pgb_repo_close(repo);
 
     /* A writer key of another repository is a wrong key too. */
-    char forged[330];
+    char forged[480];
     snprintf(forged, sizeof(forged), "%s.forged", dir);
     write_file(forged, "0000000000000000000000000000000000000000000000000000000000000000\n", 0600);
     pgb_options_unset(o, "identity");
@@ -321,7 +321,7 @@ static void test_recipients_let_a_writer_write_what_it_cannot_read(void)
 static void test_recipient_init_writes_the_default_writer_key_file(void)
 {
     const char *where = fresh("default-writer");
-    char dir[300], identity[320], public_key[330];
+    char dir[400], identity[480], public_key[480];
     snprintf(dir, sizeof(dir), "%s", where);
     snprintf(identity, sizeof(identity), "%s.id", dir);
     snprintf(public_key, sizeof(public_key), "%s.id.pub", dir);
@@ -358,7 +358,7 @@ static void capture(int level, const char *message, void *payload)
 static void test_one_writer_at_a_time_and_dead_locks_are_taken_over(void)
 {
     const char *where = fresh("lock");
-    char dir[300];
+    char dir[400];
     snprintf(dir, sizeof(dir), "%s", where);
     pgb_storage *s = open_storage(dir);
     pgb_repo *repo;

@@ -248,7 +248,7 @@ static void test_create_only_races_have_one_winner_under_a_lease(void)
     void *back = NULL;
     size_t size;
     CU_ASSERT_EQUAL_FATAL(pgb_storage_get(s, "catalog/record", &back, &size), PGB_OK);
-    char expected[16];
+    char expected[32];
     snprintf(expected, sizeof(expected), "child %d", winner);
     CU_ASSERT(size == strlen(expected) && memcmp(back, expected, size) == 0);
     pgb_free(back);
