@@ -17,6 +17,7 @@
 #include "core/hex.h"
 #include "core/log.h"
 #include "manifest/manifest.h"
+#include "pipeline/compress.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
 #include "repo/catalog.h"
@@ -41,14 +42,31 @@ static int find_parent(struct pgb_job *job, char *parent, size_t size, json_t **
     return rc;
 }
 
+/*
+ * Chunks are named by their compressed frames: a parent compressed otherwise
+ * (codec, level, library version) or named by format 1 shares none of them.
+ */
+static void warn_other_encoding(struct pgb_job *job, const char *parent, json_t *parent_record)
+{
+    char encoding[96];
+    pgb_codec_encoding(job->codec, job->level, encoding, sizeof(encoding));
+    const char *theirs = json_string_value(json_object_get(parent_record, "chunk_encoding"));
+    if (theirs && strcmp(theirs, encoding) == 0)
+        return;
+    pgb_log(job->ctx, PGB_LOG_WARNING, "backup %s compressed its chunks as %s, this one as %s: chunks are found "
+            "again by their compressed form, so this incremental stores every chunk once more (later ones will "
+            "not)", parent, theirs ? theirs : "an earlier version did", encoding);
+}
+
 int pgb_physical_load_parent(struct pgb_job *job, char *parent, size_t size, json_t **parent_record,
                              struct pgb_file_list *parent_list)
 {
     int rc = find_parent(job, parent, size, parent_record);
     if (rc == PGB_OK && job->incremental) {
-        if (parent[0])
+        if (parent[0]) {
             rc = pgb_file_list_load(job->repo, parent, parent_list);
-        else
+            warn_other_encoding(job, parent, *parent_record);
+        } else
             pgb_log(job->ctx, PGB_LOG_INFO, "no physical backup of cluster %s yet: this incremental is a full backup",
                     job->repo->cluster);
     } else {
@@ -225,6 +243,9 @@ json_t *pgb_physical_make_record(struct pgb_job *job, const char *mode, const st
     if (record) {
         json_object_set_new(record, "wal_segment_size", json_integer((json_int_t)job->wal_segment_size));
         json_object_set_new(record, "label", json_string(job->label ? job->label : job->backup_id));
+        char encoding[96];
+        pgb_codec_encoding(job->codec, job->level, encoding, sizeof(encoding));
+        json_object_set_new(record, "chunk_encoding", json_string(encoding));
         json_object_set_new(record, "wal", json_pack("{s:s, s:s, s:I}", "first", wal_count ? wal_names[0] : "",
                                                      "last", wal_count ? wal_names[wal_count - 1] : "", "count",
                                                      (json_int_t)wal_count));

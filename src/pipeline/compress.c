@@ -4,6 +4,7 @@
  */
 #include "pipeline/compress.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,15 @@ const char *pgb_codec_name(int codec)
         return "none";
     const struct pgb_codec_ops *ops = pgb_codec_ops_for(codec);
     return ops ? ops->name : NULL;
+}
+
+void pgb_codec_encoding(int codec, int level, char *out, size_t size)
+{
+    const struct pgb_codec_ops *ops = pgb_codec_ops_for(codec);
+    if (ops)
+        snprintf(out, size, "%s:%d %s %s", ops->name, level, ops->library, ops->library_version());
+    else
+        snprintf(out, size, "%s", codec == PGB_CODEC_NONE ? "none" : "?");
 }
 
 /* Digits only, no sign or spaces, at most three of them: levels are small. */

@@ -29,6 +29,13 @@ int pgb_codec_parse(pgb_ctx *ctx, const char *spec, int *codec, int *level);
 const char *pgb_codec_name(int codec);
 
 /*
+ * What makes a chunk's compressed frame, hence its content id: "zstd:3
+ * libzstd 1.5.4", "none". Backups made with another encoding find none of
+ * each other's chunks again. Writes at most size bytes into out.
+ */
+void pgb_codec_encoding(int codec, int level, char *out, size_t size);
+
+/*
  * A sink that compresses what is written to it and pushes the compressed
  * bytes to next; finish writes the end of the frame and finishes next.
  * On success the new sink owns next (its destroy frees next too); on failure
@@ -54,6 +61,8 @@ int pgb_decompress_source_new(pgb_ctx *ctx, int codec, pgb_source *upstream, pgb
 struct pgb_codec_ops {
     const char *name;
     const char *frame_noun; /* "frame", or "member" for gzip: used in messages */
+    const char *library;                  /* "libzstd", "liblz4", "zlib" */
+    const char *(*library_version)(void); /* of the library linked at run time */
     int min_level, max_level, default_level;
 
     int (*encoder_new)(pgb_ctx *ctx, int level, void **state);

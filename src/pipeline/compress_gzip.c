@@ -112,8 +112,15 @@ static void gzip_decoder_free(void *state)
     free(state);
 }
 
+static const char *gzip_library_version(void)
+{
+    return zlibVersion();
+}
+
 const struct pgb_codec_ops pgb_codec_gzip_ops = {
     .name = "gzip",
+    .library = "zlib",
+    .library_version = gzip_library_version,
     .frame_noun = "member",
     .min_level = 1,
     .max_level = 9,

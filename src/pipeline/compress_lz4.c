@@ -2,6 +2,7 @@
  * The lz4 codec, in the LZ4 frame format (what `lz4 -d` reads). Frames carry
  * a content checksum so that damage is caught by the decoder itself.
  */
+#include <lz4.h>
 #include <lz4frame.h>
 #include <stdlib.h>
 
@@ -113,8 +114,15 @@ static void lz4_decoder_free(void *state)
     LZ4F_freeDecompressionContext(state);
 }
 
+static const char *lz4_library_version(void)
+{
+    return LZ4_versionString();
+}
+
 const struct pgb_codec_ops pgb_codec_lz4_ops = {
     .name = "lz4",
+    .library = "liblz4",
+    .library_version = lz4_library_version,
     .frame_noun = "frame",
     .min_level = 1,
     .max_level = 12,

@@ -115,8 +115,15 @@ static int zstd_decode_whole(void *state, pgb_ctx *ctx, const uint8_t *in, size_
     return PGB_OK;
 }
 
+static const char *zstd_library_version(void)
+{
+    return ZSTD_versionString();
+}
+
 const struct pgb_codec_ops pgb_codec_zstd_ops = {
     .name = "zstd",
+    .library = "libzstd",
+    .library_version = zstd_library_version,
     .frame_noun = "frame",
     .min_level = 1,
     .max_level = 22,

@@ -122,6 +122,8 @@ static void table_hashes(int port, char hashes[][64])
     }
 }
 
+static json_int_t full_stored_size; /* of the full backup of the incremental test */
+
 static json_t *back_up(int incremental)
 {
     pgb_options_set(opts, "incremental", incremental ? "true" : "false");
@@ -223,9 +225,45 @@ static void test_incremental_stores_little_and_restores_identical_data(void)
     fprintf(stderr, "full stored %lld bytes, incremental %lld bytes (%.1f%%)\n", (long long)full_stored,
             (long long)incremental_stored, 100.0 * (double)incremental_stored / (double)full_stored);
     CU_ASSERT(incremental_stored * 5 < full_stored);
+    full_stored_size = full_stored;
     restore_and_check(json_string_value(json_object_get(incremental, "id")), "restored-incr", "2", expected);
+    /* Both name their chunks after frames of the same compression, library version included. */
+    const char *encoding = json_string_value(json_object_get(full, "chunk_encoding"));
+    CU_ASSERT_PTR_NOT_NULL(encoding);
+    CU_ASSERT_PTR_NOT_NULL(strstr(encoding ? encoding : "", "lib"));
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(incremental, "chunk_encoding")), encoding ? encoding : "");
     json_decref(incremental);
     json_decref(full);
+}
+
+/* Log messages of level warning, appended to a buffer. */
+static void keep_warnings(int level, const char *message, void *payload)
+{
+    char *kept = payload;
+    if (level == PGB_LOG_WARNING && strlen(kept) + strlen(message) + 2 < 4096) {
+        strcat(kept, message);
+        strcat(kept, "\n");
+    }
+}
+
+static void test_incremental_with_other_compression_warns_and_stores_every_chunk(void)
+{
+    static char warnings[4096];
+    warnings[0] = '\0';
+    CU_ASSERT_EQUAL(pgb_ctx_set_log(ctx, keep_warnings, warnings, PGB_LOG_WARNING), PGB_OK);
+    pgb_options_set(opts, "compress", "lz4:1");
+    json_t *other = back_up(1);
+    pgb_options_set(opts, "compress", "zstd:3");
+    pgb_ctx_set_log(ctx, NULL, NULL, PGB_LOG_ERROR);
+    fprintf(stderr, "warnings: %s", warnings);
+    CU_ASSERT_PTR_NOT_NULL(strstr(warnings, "stores every chunk once more"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(warnings, "lz4:1 liblz4"));
+    /* Nothing of the parent is found again: it stores about as much as a full backup (an incremental, < 1/5). */
+    json_int_t stored = json_integer_value(json_object_get(other, "stored_size"));
+    fprintf(stderr, "incremental with lz4 after zstd stored %lld bytes, the full %lld\n", (long long)stored,
+            (long long)full_stored_size);
+    CU_ASSERT(full_stored_size > 0 && stored * 2 > full_stored_size);
+    json_decref(other);
 }
 
 struct first_pack {
@@ -392,6 +430,9 @@ int main(void)
          test_incremental_stores_little_and_restores_identical_data},
         {"verify_passes_then_finds_a_flipped_byte", test_verify_passes_then_finds_a_flipped_byte},
         {"verify_finds_a_damaged_and_a_missing_wal_segment", test_verify_finds_a_damaged_and_a_missing_wal_segment},
+        /* After the verify tests, which damage what the newest backup (then the zstd incremental) holds. */
+        {"incremental_with_other_compression_warns_and_stores_every_chunk",
+         test_incremental_with_other_compression_warns_and_stores_every_chunk},
         {"restore_refuses_a_running_cluster_and_a_busy_tablespace",
          test_restore_refuses_a_running_cluster_and_a_busy_tablespace},
         CU_TEST_INFO_NULL,
