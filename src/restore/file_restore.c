@@ -20,61 +20,25 @@
 
 #include "core/error.h"
 #include "core/worker_pool.h"
-#include "repo/chunk_check.h"
-#include "repo/content_writer.h"
 #include "restore/read_workers.h"
+#include "restore/restore_writer.h"
 
 static const char pg_control[] = "global/pg_control";
 
-/*
- * Chunks of a large file with links (format 2) are written in pieces by any
- * worker (each chunk checked on its own against the file's chain); a file
- * without links is written whole, its SHA-256 checked at the end.
- */
-enum { PIECE_CHUNKS = 4 };
-
-struct restore_item {
-    size_t entry;
-    size_t first, count; /* chunks [first, first + count) of a piece; count 0: the whole file */
-    uint64_t bytes;
-};
-
-/* What the writers share; workers touch only the atomics. */
-struct restore_shared {
-    const pgb_ctx *caller; /* the calling thread's: workers read only its cancel flag */
-    const struct pgb_file_list *list;
-    const char *dir;
-    const struct pgb_file_restore_options *options;
-    struct restore_item *items; /* the regular files but pg_control, or pieces of them; biggest first */
-    size_t item_count;
-    atomic_size_t next;
-    atomic_int stop; /* a writer failed: the others end too */
-};
-
-/* One writer: the calling thread with the caller's repository, or a worker with its view. */
-struct restore_writer {
-    struct restore_shared *shared;
-    struct pgb_repo *repo;
-    struct pgb_file_restore_stats stats;
-    /* For chunks read whole: made at the first one, kept to the writer's end. */
-    uint8_t *chunk_buffer; /* PGB_CHUNK_SIZE + 1 bytes */
-    pgb_chunk_decompressor *decompressor;
-};
-
-static int check_canceled(struct restore_writer *w)
+int pgb_restore_check_canceled(struct restore_writer *w)
 {
     if (pgb_ctx_is_canceled(w->shared->caller))
         return pgb_error_set(w->repo->ctx, PGB_ECANCELED, "operation canceled");
     return PGB_OK;
 }
 
-static int io_error(pgb_ctx *ctx, const char *what, const char *path)
+int pgb_restore_io_error(pgb_ctx *ctx, const char *what, const char *path)
 {
     return pgb_error_set(ctx, PGB_EIO, "cannot %s %s: %s", what, path, strerror(errno));
 }
 
 /* The path on disk of an entry: tablespace content goes to its (mapped) location. */
-static int target_path(pgb_ctx *ctx, const char *dir, const struct pgb_file_restore_options *o, const char *path,
+int pgb_restore_target_path(pgb_ctx *ctx, const char *dir, const struct pgb_file_restore_options *o, const char *path,
                        char out[PATH_MAX])
 {
     unsigned oid = 0;
@@ -93,7 +57,7 @@ static int target_path(pgb_ctx *ctx, const char *dir, const struct pgb_file_rest
     return PGB_OK;
 }
 
-static int make_parents(pgb_ctx *ctx, const char *path)
+int pgb_restore_make_parents(pgb_ctx *ctx, const char *path)
 {
     char buffer[PATH_MAX];
     snprintf(buffer, sizeof(buffer), "%s", path);
@@ -102,7 +66,7 @@ static int make_parents(pgb_ctx *ctx, const char *path)
             continue;
         *p = '\0';
         if (mkdir(buffer, 0700) != 0 && errno != EEXIST)
-            return io_error(ctx, "make folder", buffer);
+            return pgb_restore_io_error(ctx, "make folder", buffer);
         *p = '/';
     }
     return PGB_OK;
@@ -152,14 +116,14 @@ static int write_chunks(struct restore_writer *w, const struct pgb_file_entry *e
                 if (n < 0 && errno == EINTR)
                     continue;
                 if (n < 0)
-                    rc = io_error(repo->ctx, "write", path);
+                    rc = pgb_restore_io_error(repo->ctx, "write", path);
                 else
                     done += (size_t)n;
             }
         }
         pgb_object_reader_close(r);
         if (rc == PGB_OK)
-            rc = check_canceled(w);
+            rc = pgb_restore_check_canceled(w);
         if (rc != PGB_OK)
             break;
     }
@@ -167,109 +131,18 @@ static int write_chunks(struct restore_writer *w, const struct pgb_file_entry *e
     return rc;
 }
 
-static int pwrite_all(pgb_ctx *ctx, int fd, const uint8_t *data, size_t size, uint64_t offset, const char *path)
-{
-    while (size > 0) {
-        ssize_t n = pwrite(fd, data, size, (off_t)offset);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return io_error(ctx, "write", path);
-        data += n;
-        size -= (size_t)n;
-        offset += (uint64_t)n;
-    }
-    return PGB_OK;
-}
-
-/*
- * Start writing [offset, offset + size) of fd to disk now, without waiting:
- * the final flush of the whole file system then finds most pages written
- * instead of starting on all of them (as PostgreSQL's flush_after settings do).
- */
-static void start_writeback(int fd, uint64_t offset, uint64_t size)
-{
-#ifdef SYNC_FILE_RANGE_WRITE
-    if (size > 0)
-        (void)sync_file_range(fd, (off_t)offset, (off_t)size, SYNC_FILE_RANGE_WRITE);
-#else
-    (void)fd, (void)offset, (void)size;
-#endif
-}
-
-/* Read chunk index of e whole into buffer (PGB_CHUNK_SIZE + 1 bytes) and check it against the file's chain. */
-static int read_checked_chunk(struct restore_writer *w, const struct pgb_file_entry *e, size_t index,
-                              uint64_t offset, pgb_chunk_decompressor *decompressor, uint8_t *buffer)
-{
-    struct pgb_repo *repo = w->repo;
-    const struct pgb_chunk_ref *ref = &e->chunks[index].ref;
-    if (ref->plain_size > PGB_CHUNK_SIZE)
-        return pgb_error_set(repo->ctx, PGB_ECORRUPT, "chunk %zu of %s is larger than any chunk this version "
-                             "writes", index, e->path);
-    size_t got = 0;
-    int rc = pgb_chunk_read_whole(repo, ref, decompressor, buffer, PGB_CHUNK_SIZE + 1, &got);
-    if (rc == PGB_OK && !pgb_chunk_matches(e, index, offset, buffer, got))
-        rc = pgb_error_set(repo->ctx, PGB_ECORRUPT, "chunk %zu of %s (bytes %llu to %llu) does not match the "
-                           "file's SHA-256 chain", index, e->path, (unsigned long long)offset,
-                           (unsigned long long)(offset + ref->plain_size));
-    return rc;
-}
-
-/* Write chunks [first, first + count) of a chained file into fd, each checked before it is written. */
-static int write_piece(struct restore_writer *w, const struct pgb_file_entry *e, size_t first, size_t count,
-                       int fd, const char *path)
-{
-    int rc = PGB_OK;
-    if (!w->chunk_buffer && !(w->chunk_buffer = malloc(PGB_CHUNK_SIZE + 1)))
-        rc = pgb_error_nomem(w->repo->ctx);
-    if (rc == PGB_OK && !w->decompressor)
-        rc = pgb_chunk_decompressor_new(w->repo->ctx, &w->decompressor);
-    uint64_t offset = pgb_chunk_offset(e, first);
-    for (size_t i = first; rc == PGB_OK && i < first + count; i++) {
-        rc = read_checked_chunk(w, e, i, offset, w->decompressor, w->chunk_buffer);
-        if (rc == PGB_OK)
-            rc = pwrite_all(w->repo->ctx, fd, w->chunk_buffer, e->chunks[i].ref.plain_size, offset, path);
-        if (rc == PGB_OK)
-            rc = check_canceled(w);
-        offset += e->chunks[i].ref.plain_size;
-    }
-    return rc;
-}
-
-/* A piece of a large chained file, made at its full size beforehand (make_large_files). */
-static int restore_piece(struct restore_writer *w, const struct restore_item *item)
-{
-    const struct pgb_file_entry *e = &w->shared->list->entries[item->entry];
-    pgb_ctx *ctx = w->repo->ctx;
-    char path[PATH_MAX];
-    int rc = target_path(ctx, w->shared->dir, w->shared->options, e->path, path);
-    if (rc != PGB_OK)
-        return rc;
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return io_error(ctx, "open", path);
-    rc = write_piece(w, e, item->first, item->count, fd, path);
-    if (rc == PGB_OK)
-        start_writeback(fd, pgb_chunk_offset(e, item->first), item->bytes);
-    if (close(fd) != 0 && rc == PGB_OK)
-        rc = io_error(ctx, "close", path);
-    if (rc == PGB_OK)
-        w->stats.bytes += item->bytes;
-    return rc;
-}
-
 static int restore_file(struct restore_writer *w, const struct pgb_file_entry *e, const char *path)
 {
     pgb_ctx *ctx = w->repo->ctx;
-    int rc = make_parents(ctx, path);
+    int rc = pgb_restore_make_parents(ctx, path);
     if (rc != PGB_OK)
         return rc;
     unlink(path); /* --delta: a different file may stand there */
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        return io_error(ctx, "create", path);
+        return pgb_restore_io_error(ctx, "create", path);
     if (e->chained && e->chunk_count) {
-        rc = write_piece(w, e, 0, e->chunk_count, fd, path);
+        rc = pgb_restore_write_piece(w, e, 0, e->chunk_count, fd, path);
     } else {
         EVP_MD_CTX *md = EVP_MD_CTX_new();
         rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? PGB_OK : pgb_error_nomem(ctx);
@@ -284,17 +157,17 @@ static int restore_file(struct restore_writer *w, const struct pgb_file_entry *e
         EVP_MD_CTX_free(md);
     }
     if (rc == PGB_OK)
-        start_writeback(fd, 0, e->size);
+        pgb_restore_start_writeback(fd, 0, e->size);
     if (fchmod(fd, e->mode & 07777) != 0 && rc == PGB_OK)
-        rc = io_error(ctx, "set the mode of", path);
+        rc = pgb_restore_io_error(ctx, "set the mode of", path);
     if (close(fd) != 0 && rc == PGB_OK)
-        rc = io_error(ctx, "close", path);
+        rc = pgb_restore_io_error(ctx, "close", path);
     if (rc != PGB_OK)
         unlink(path);
     return rc;
 }
 
-static void set_mtime(const char *path, int64_t mtime)
+void pgb_restore_set_mtime(const char *path, int64_t mtime)
 {
     struct timeval times[2] = {{(time_t)mtime, 0}, {(time_t)mtime, 0}};
     lutimes(path, times);
@@ -305,14 +178,14 @@ static int restore_entry(struct restore_writer *w, const struct pgb_file_entry *
     pgb_ctx *ctx = w->repo->ctx;
     const struct pgb_file_restore_options *o = w->shared->options;
     char path[PATH_MAX];
-    int rc = target_path(ctx, w->shared->dir, o, e->path, path);
+    int rc = pgb_restore_target_path(ctx, w->shared->dir, o, e->path, path);
     if (rc != PGB_OK)
         return rc;
     switch (e->type) {
     case PGB_FILE_DIRECTORY:
-        rc = make_parents(ctx, path);
+        rc = pgb_restore_make_parents(ctx, path);
         if (rc == PGB_OK && mkdir(path, e->mode & 07777) != 0 && errno != EEXIST)
-            rc = io_error(ctx, "make folder", path);
+            rc = pgb_restore_io_error(ctx, "make folder", path);
         if (rc == PGB_OK)
             chmod(path, e->mode & 07777);
         return rc;
@@ -326,12 +199,12 @@ static int restore_entry(struct restore_writer *w, const struct pgb_file_entry *
                 if (o->tablespaces[i].oid == oid) {
                     link = o->tablespaces[i].location;
                     if (mkdir(link, 0700) != 0 && errno != EEXIST)
-                        return io_error(ctx, "make folder", link);
+                        return pgb_restore_io_error(ctx, "make folder", link);
                 }
-        rc = make_parents(ctx, path);
+        rc = pgb_restore_make_parents(ctx, path);
         unlink(path);
         if (rc == PGB_OK && symlink(link, path) != 0)
-            rc = io_error(ctx, "make link", path);
+            rc = pgb_restore_io_error(ctx, "make link", path);
         return rc;
     }
     default:
@@ -343,7 +216,7 @@ static int restore_entry(struct restore_writer *w, const struct pgb_file_entry *
         }
         if (rc == PGB_OK) {
             w->stats.files++;
-            set_mtime(path, e->mtime);
+            pgb_restore_set_mtime(path, e->mtime);
         }
         return rc;
     }
@@ -356,7 +229,7 @@ static int write_files(struct restore_writer *w)
     for (;;) {
         if (atomic_load(&s->stop))
             return PGB_OK; /* whoever stopped says why */
-        int rc = check_canceled(w);
+        int rc = pgb_restore_check_canceled(w);
         if (rc != PGB_OK)
             return rc;
         size_t next = atomic_fetch_add(&s->next, 1);
@@ -364,7 +237,7 @@ static int write_files(struct restore_writer *w)
             return PGB_OK;
         const struct restore_item *item = &s->items[next];
         const struct pgb_file_entry *e = &s->list->entries[item->entry];
-        rc = item->count ? restore_piece(w, item) : restore_entry(w, e);
+        rc = item->count ? pgb_restore_piece(w, item) : restore_entry(w, e);
         if (rc != PGB_OK) {
             /* A damaged chunk names its pack, not the file: say which file it was. */
             if (rc != PGB_ECANCELED && !strstr(pgb_ctx_errmsg(w->repo->ctx), e->path))
@@ -375,19 +248,11 @@ static int write_files(struct restore_writer *w)
 }
 
 /* A worker thread's task; its error goes back as text, and stops the other workers. */
-static void writer_release(struct restore_writer *w)
-{
-    pgb_chunk_decompressor_free(w->decompressor);
-    free(w->chunk_buffer);
-    w->decompressor = NULL;
-    w->chunk_buffer = NULL;
-}
-
 static int restore_worker(void *arg, char *errbuf, size_t errlen)
 {
     struct restore_writer *w = arg;
     int rc = write_files(w);
-    writer_release(w);
+    pgb_restore_writer_release(w);
     if (rc != PGB_OK) {
         snprintf(errbuf, errlen, "%s", pgb_ctx_errmsg(w->repo->ctx));
         atomic_store(&w->shared->stop, 1);
@@ -425,123 +290,6 @@ static int run_workers(struct restore_writer *calling, int count)
     return rc;
 }
 
-static int bigger_first(const void *a, const void *b)
-{
-    const struct restore_item *x = a, *y = b;
-    if (x->bytes != y->bytes)
-        return x->bytes < y->bytes ? 1 : -1;
-    return x->entry != y->entry ? (x->entry < y->entry ? -1 : 1) : (x->first < y->first ? -1 : x->first > y->first);
-}
-
-/* Whether e is written in pieces by several workers. */
-static int in_pieces(const struct pgb_file_entry *e, const struct pgb_file_restore_options *o)
-{
-    return !o->delta && e->chained && e->chunk_count > PIECE_CHUNKS;
-}
-
-/* The work: one item per regular file but pg_control, or one per piece of a large chained file. */
-static int make_items(pgb_ctx *ctx, const struct pgb_file_list *list, const struct pgb_file_restore_options *o,
-                      struct restore_shared *shared, const struct pgb_file_entry **control)
-{
-    size_t count = 0;
-    for (size_t i = 0; i < list->count; i++) {
-        const struct pgb_file_entry *e = &list->entries[i];
-        if (e->type == PGB_FILE_REGULAR)
-            count += in_pieces(e, o) ? (e->chunk_count + PIECE_CHUNKS - 1) / PIECE_CHUNKS : 1;
-    }
-    shared->items = count ? malloc(count * sizeof(*shared->items)) : NULL;
-    if (count && !shared->items)
-        return pgb_error_nomem(ctx);
-    for (size_t i = 0; i < list->count; i++) {
-        const struct pgb_file_entry *e = &list->entries[i];
-        if (e->type != PGB_FILE_REGULAR)
-            continue;
-        if (strcmp(e->path, pg_control) == 0) {
-            *control = e;
-            continue;
-        }
-        if (!in_pieces(e, o)) {
-            shared->items[shared->item_count++] = (struct restore_item){i, 0, 0, e->size};
-            continue;
-        }
-        for (size_t first = 0; first < e->chunk_count; first += PIECE_CHUNKS) {
-            size_t n = e->chunk_count - first < PIECE_CHUNKS ? e->chunk_count - first : PIECE_CHUNKS;
-            uint64_t bytes = 0;
-            for (size_t c = first; c < first + n; c++)
-                bytes += e->chunks[c].ref.plain_size;
-            shared->items[shared->item_count++] = (struct restore_item){i, first, n, bytes};
-        }
-    }
-    /* Biggest first, so that one large file written whole does not end last on one worker. */
-    if (shared->item_count > 1)
-        qsort(shared->items, shared->item_count, sizeof(*shared->items), bigger_first);
-    return PGB_OK;
-}
-
-/* Files written in pieces are made at their full size first, on this thread. */
-static int make_large_files(struct restore_writer *w)
-{
-    const struct restore_shared *s = w->shared;
-    pgb_ctx *ctx = w->repo->ctx;
-    int rc = PGB_OK;
-    for (size_t k = 0; rc == PGB_OK && k < s->item_count; k++) {
-        const struct restore_item *item = &s->items[k];
-        if (!item->count || item->first != 0)
-            continue;
-        const struct pgb_file_entry *e = &s->list->entries[item->entry];
-        char path[PATH_MAX];
-        rc = target_path(ctx, s->dir, s->options, e->path, path);
-        if (rc == PGB_OK)
-            rc = make_parents(ctx, path);
-        if (rc != PGB_OK)
-            break;
-        unlink(path);
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0)
-            return io_error(ctx, "create", path);
-        if (ftruncate(fd, (off_t)e->size) != 0)
-            rc = io_error(ctx, "size", path);
-        if (close(fd) != 0 && rc == PGB_OK)
-            rc = io_error(ctx, "close", path);
-    }
-    return rc;
-}
-
-/* Once every piece is written: the mode and mtime of files written in pieces. */
-static int finish_large_files(struct restore_writer *w)
-{
-    const struct restore_shared *s = w->shared;
-    pgb_ctx *ctx = w->repo->ctx;
-    for (size_t k = 0; k < s->item_count; k++) {
-        const struct restore_item *item = &s->items[k];
-        if (!item->count || item->first != 0)
-            continue;
-        const struct pgb_file_entry *e = &s->list->entries[item->entry];
-        char path[PATH_MAX];
-        int rc = target_path(ctx, s->dir, s->options, e->path, path);
-        if (rc != PGB_OK)
-            return rc;
-        if (chmod(path, e->mode & 07777) != 0)
-            return io_error(ctx, "set the mode of", path);
-        set_mtime(path, e->mtime);
-        w->stats.files++;
-    }
-    return PGB_OK;
-}
-
-/* A restore that failed removes the files it was writing in pieces: none of them is whole. */
-static void remove_large_files(struct restore_writer *w)
-{
-    const struct restore_shared *s = w->shared;
-    for (size_t k = 0; k < s->item_count; k++) {
-        const struct restore_item *item = &s->items[k];
-        char path[PATH_MAX];
-        if (item->count && item->first == 0 &&
-            target_path(NULL, s->dir, s->options, s->list->entries[item->entry].path, path) == PGB_OK)
-            unlink(path);
-    }
-}
-
 int pgb_restore_files(struct pgb_repo *repo, const struct pgb_file_list *list, const char *dir,
                       const struct pgb_file_restore_options *options, struct pgb_file_restore_stats *stats)
 {
@@ -555,7 +303,7 @@ int pgb_restore_files(struct pgb_repo *repo, const struct pgb_file_list *list, c
         char old_control[PATH_MAX];
         snprintf(old_control, sizeof(old_control), "%s/%s", dir, pg_control);
         if (unlink(old_control) != 0 && errno != ENOENT)
-            rc = io_error(repo->ctx, "remove", old_control);
+            rc = pgb_restore_io_error(repo->ctx, "remove", old_control);
     }
     /* Folders first (the list may name a file before its folder), then links, on this thread; files after. */
     for (int pass = 0; pass < 2 && rc == PGB_OK; pass++)
@@ -566,32 +314,32 @@ int pgb_restore_files(struct pgb_repo *repo, const struct pgb_file_list *list, c
             rc = restore_entry(&calling, e);
         }
     if (rc == PGB_OK)
-        rc = make_items(repo->ctx, list, options, &shared, &control);
+        rc = pgb_restore_plan_items(repo->ctx, list, options, &shared, &control);
     if (rc == PGB_OK)
-        rc = make_large_files(&calling);
+        rc = pgb_restore_make_large_files(&calling);
     int workers = pgb_read_worker_count(repo, options->workers, "restoring");
     if ((size_t)workers > shared.item_count)
         workers = shared.item_count > 1 ? (int)shared.item_count : 1;
     if (rc == PGB_OK)
         rc = workers > 1 ? run_workers(&calling, workers) : write_files(&calling);
     if (rc == PGB_OK)
-        rc = check_canceled(&calling);
+        rc = pgb_restore_check_canceled(&calling);
     if (rc == PGB_OK)
-        rc = finish_large_files(&calling);
+        rc = pgb_restore_finish_large_files(&calling);
     if (rc != PGB_OK)
-        remove_large_files(&calling);
+        pgb_restore_remove_large_files(&calling);
     if (rc == PGB_OK && options->before_control)
         rc = options->before_control(options->before_control_payload);
     if (rc == PGB_OK && control)
         rc = restore_entry(&calling, control);
     free(shared.items);
-    writer_release(&calling);
+    pgb_restore_writer_release(&calling);
     *stats = calling.stats;
     if (rc == PGB_OK) {
         /* One flush of the whole file system beats an fsync per file. */
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0 || syncfs(fd) != 0)
-            rc = io_error(repo->ctx, "flush to disk", dir);
+            rc = pgb_restore_io_error(repo->ctx, "flush to disk", dir);
         if (fd >= 0)
             close(fd);
     }
