@@ -18,10 +18,14 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "core/read_ahead.h"
 #include "core/worker_pool.h"
 #include "manifest/verify_dir.h"
 
 #define READ_BUFFER_SIZE (256 * 1024)
+#define READ_AHEAD_MIN_SIZE ((uint64_t)32 << 20)
+#define READ_AHEAD_BLOCK_SIZE ((size_t)1 << 20)
+#define READ_AHEAD_BLOCKS 4
 #define PROGRESS_INTERVAL_MS 200
 
 enum task_outcome { TASK_MATCH, TASK_MISMATCH, TASK_WRONG_LENGTH, TASK_UNREADABLE };
@@ -38,24 +42,56 @@ struct checksum_task {
     enum task_outcome outcome;
     int error;           /* errno when unreadable */
     uint64_t bytes_read;
+    int read_ahead;      /* other workers may run: a large file is read on a thread of its own */
 };
 
-static void read_and_hash(struct checksum_task *task, int fd, uint8_t *buffer, struct pgb_checksum *checksum)
+/* What hashing one file needs, as the read-ahead's consumer sees it. */
+struct hashing {
+    struct checksum_task *task;
+    struct pgb_checksum *checksum;
+};
+
+static void hash_block(void *payload, const uint8_t *data, size_t size)
+{
+    struct hashing *h = payload;
+    h->task->bytes_read += (uint64_t)size;
+    atomic_fetch_add(&h->task->counters->bytes_done, (uint64_t)size);
+    pgb_checksum_update(h->checksum, data, size);
+}
+
+/* Read fd to its end into checksum through buffer; 0, or the errno of a failed read. */
+static int read_blocks(int fd, uint8_t *buffer, struct hashing *h)
 {
     for (;;) {
         ssize_t got = read(fd, buffer, READ_BUFFER_SIZE);
         if (got < 0 && errno == EINTR)
             continue;
-        if (got < 0) {
-            task->outcome = TASK_UNREADABLE;
-            task->error = errno;
-            return;
-        }
+        if (got < 0)
+            return errno;
         if (got == 0)
-            break;
-        task->bytes_read += (uint64_t)got;
-        atomic_fetch_add(&task->counters->bytes_done, (uint64_t)got);
-        pgb_checksum_update(checksum, buffer, (size_t)got);
+            return 0;
+        hash_block(h, buffer, (size_t)got);
+    }
+}
+
+/*
+ * Hash fd into checksum and judge the task. A large file, when other workers
+ * may run (jobs > 1), is read on a thread of its own while this one hashes:
+ * the largest file is hashed alone at the end, and its copying out of the
+ * page cache would otherwise add to its hashing.
+ */
+static void read_and_hash(struct checksum_task *task, int fd, uint8_t *buffer, struct pgb_checksum *checksum)
+{
+    struct hashing h = {task, checksum};
+    int error = EAGAIN;
+    if (task->read_ahead && task->file->size >= READ_AHEAD_MIN_SIZE)
+        error = pgb_read_ahead(fd, READ_AHEAD_BLOCK_SIZE, READ_AHEAD_BLOCKS, hash_block, &h);
+    if (error == EAGAIN || error == ENOMEM) /* no reading thread: nothing was read yet */
+        error = read_blocks(fd, buffer, &h);
+    if (error != 0) {
+        task->outcome = TASK_UNREADABLE;
+        task->error = error;
+        return;
     }
     uint8_t digest[PGB_CHECKSUM_MAX_SIZE];
     size_t size = 0;
@@ -175,7 +211,8 @@ int pgb_verify_checksums(struct verify_state *state, int jobs)
         const struct pgb_manifest_file *file = pgb_manifest_file_at(state->manifest, i);
         if (state->file_states[i] != VERIFY_FILE_SEEN || file->checksum_type == PGB_CHECKSUM_NONE)
             continue;
-        tasks[count] = (struct checksum_task){.root = state->root, .file = file, .counters = &counters};
+        tasks[count] = (struct checksum_task){.root = state->root, .file = file, .counters = &counters,
+                                              .read_ahead = jobs > 1};
         order[count] = &tasks[count];
         progress.files_total++;
         progress.bytes_total += file->size;

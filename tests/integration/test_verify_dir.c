@@ -72,7 +72,8 @@ static int setup(void)
     mkdir(sql, 0700);
     snprintf(sql, sizeof(sql), "CREATE TABLESPACE verify_space LOCATION '%s/tablespace'", server.dir);
     psql(sql, out, sizeof(out));
-    psql("CREATE TABLE verify_data AS SELECT g AS id, md5(g::text) AS label FROM generate_series(1, 50000) g",
+    /* About 46 MB: a file large enough to be read ahead on a thread of its own with --jobs 2. */
+    psql("CREATE TABLE verify_data AS SELECT g AS id, md5(g::text) AS label FROM generate_series(1, 700000) g",
          out, sizeof(out));
     psql("CREATE INDEX ON verify_data (label)", out, sizeof(out));
     psql("CREATE TABLE verify_spaced (id int, note text) TABLESPACE verify_space", out, sizeof(out));
