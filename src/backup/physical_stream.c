@@ -126,7 +126,7 @@ int pgb_physical_stream_run(struct pgb_job *job)
                                     parent[0] ? &parent_list : NULL);
     /* With --jobs N (2 or more), N - 1 threads compress and encrypt beside the reading and hashing. */
     if (rc == PGB_OK && job->jobs > 1)
-        rc = pgb_content_writer_use_thread(s.content, job->codec, job->level, job->jobs - 1);
+        rc = pgb_content_writer_use_thread(s.content, job->jobs - 1);
     if (rc == PGB_OK) {
         char label[128];
         snprintf(label, sizeof(label), "pgbackup %s", job->backup_id);

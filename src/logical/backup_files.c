@@ -14,6 +14,7 @@
 #include "core/progress.h"
 #include "repo/pack.h"
 #include "repo/chunk_check.h"
+#include "repo/content_writer.h"
 
 enum { BUFFER_SIZE = 1 << 20 };
 
@@ -23,26 +24,6 @@ const struct pgb_file_entry *pgb_backup_file_find(const struct pgb_file_list *li
         if (list->entries[i].type == PGB_FILE_REGULAR && strcmp(list->entries[i].path, path) == 0)
             return &list->entries[i];
     return NULL;
-}
-
-/* Read chunk i of e whole into buffer (its plain size is at most PGB_CHUNK_SIZE); *got its size. */
-static int read_chunk(struct pgb_repo *repo, const struct pgb_file_entry *e, size_t i, uint8_t *buffer,
-                      size_t capacity, size_t *got)
-{
-    pgb_object_reader *r = NULL;
-    int rc = pgb_chunk_reader_open(&r, repo, &e->chunks[i].ref);
-    *got = 0;
-    size_t n = 0;
-    while (rc == PGB_OK && (rc = pgb_object_reader_read(r, buffer + *got, capacity - *got, &n)) == PGB_OK && n) {
-        *got += n;
-        if (*got == capacity)
-            break;
-    }
-    pgb_object_reader_close(r);
-    if (rc == PGB_OK && *got != e->chunks[i].ref.plain_size)
-        rc = pgb_error_set(repo->ctx, PGB_ECORRUPT, "chunk %zu of %s has %zu bytes, not the %llu recorded", i,
-                           e->path, *got, (unsigned long long)e->chunks[i].ref.plain_size);
-    return rc;
 }
 
 int pgb_backup_file_stream(struct pgb_repo *repo, const struct pgb_file_entry *e, pgb_backup_file_sink sink,
@@ -143,21 +124,16 @@ int pgb_backup_file_write_ranges(struct pgb_repo *repo, const struct pgb_file_en
 {
     pgb_ctx *ctx = repo->ctx;
     *written = 0;
-    size_t capacity = 1;
-    for (size_t i = 0; i < e->chunk_count; i++)
-        if (e->chunks[i].ref.plain_size > capacity && e->chunks[i].ref.plain_size <= ((uint64_t)1 << 30))
-            capacity = (size_t)e->chunks[i].ref.plain_size;
-    uint8_t *buffer = malloc(capacity);
-    int rc = buffer ? PGB_OK : pgb_error_nomem(ctx);
+    uint8_t *buffer = malloc(PGB_CHUNK_SIZE + 1);
+    pgb_chunk_decompressor *decompressor = NULL;
+    int rc = buffer ? pgb_chunk_decompressor_new(ctx, &decompressor) : pgb_error_nomem(ctx);
     uint64_t start = 0;
     for (size_t i = 0; rc == PGB_OK && i < e->chunk_count; i++) {
         uint64_t end = start + e->chunks[i].ref.plain_size;
         if (overlaps(ranges, count, start, end)) {
-            size_t got = 0;
-            rc = read_chunk(repo, e, i, buffer, capacity, &got);
             /* A part of the file: its SHA-256 cannot be checked, each chunk's can. */
-            if (rc == PGB_OK && !pgb_chunk_matches(e, i, start, buffer, got))
-                rc = pgb_error_set(ctx, PGB_ECORRUPT, "chunk %zu of %s does not match its SHA-256", i, e->path);
+            size_t got = 0;
+            rc = pgb_chunk_read_checked(repo, e, i, start, decompressor, buffer, &got);
             if (rc == PGB_OK)
                 rc = pwrite_all(ctx, fd, buffer, got, start);
             if (rc == PGB_OK)
@@ -168,6 +144,7 @@ int pgb_backup_file_write_ranges(struct pgb_repo *repo, const struct pgb_file_en
     }
     if (rc == PGB_OK && ftruncate(fd, (off_t)e->size) != 0)
         rc = pgb_error_set(ctx, PGB_EIO, "cannot size the restore's copy of the dump: %s", strerror(errno));
+    pgb_chunk_decompressor_free(decompressor);
     free(buffer);
     return rc;
 }

@@ -102,7 +102,7 @@ int pgb_logical_session_open(struct logical_session *s, struct pgb_job *job, con
                                     s->parent_list.count ? &s->parent_list : NULL);
     }
     if (rc == PGB_OK && job->jobs > 1)
-        rc = pgb_content_writer_use_thread(s->content, job->codec, job->level, 1);
+        rc = pgb_content_writer_use_thread(s->content, 1);
     free(known_system);
     free(ignored);
     return rc;

@@ -12,7 +12,7 @@ struct pgb_chunk_compressor {
     int codec, level;
     const struct pgb_codec_ops *ops; /* NULL: stored as it is */
     void *encoder;
-    int encoder_used; /* a frame was made with it since it was made or reset */
+    int encoder_used; /* a frame was made with it since it was made */
     uint8_t *buffer;
     size_t capacity;
 };
@@ -39,19 +39,14 @@ int pgb_chunk_compressor_new(pgb_ctx *ctx, int codec, int level, pgb_chunk_compr
     return PGB_OK;
 }
 
-/* A fresh frame: reset the encoder, or make a new one when the codec cannot reset. */
+/* A fresh frame for a codec without a whole-frame step: a new encoder (lz4 and gzip make them cheaply). */
 static int ready_encoder(pgb_chunk_compressor *c)
 {
     if (!c->encoder_used)
         return PGB_OK;
-    int rc;
-    if (c->ops->encoder_reset) {
-        rc = c->ops->encoder_reset(c->encoder, c->ctx);
-    } else {
-        c->ops->encoder_free(c->encoder);
-        c->encoder = NULL;
-        rc = c->ops->encoder_new(c->ctx, c->level, &c->encoder);
-    }
+    c->ops->encoder_free(c->encoder);
+    c->encoder = NULL;
+    int rc = c->ops->encoder_new(c->ctx, c->level, &c->encoder);
     if (rc == PGB_OK)
         c->encoder_used = 0;
     return rc;

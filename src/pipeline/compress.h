@@ -75,8 +75,6 @@ struct pgb_codec_ops {
     int (*encode)(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size, size_t *in_used,
                   uint8_t *out, size_t out_size, size_t *out_made, int end, int *done);
     void (*encoder_free)(void *state);
-    /* Make state ready for a new frame with the same level, keeping its tables (optional: NULL means free and new). */
-    int (*encoder_reset)(void *state, pgb_ctx *ctx);
     /*
      * Optional: compress all of in as one frame in one call (no copy into the
      * encoder's own buffers); *made is 0 when out is too small.

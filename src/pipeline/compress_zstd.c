@@ -51,12 +51,6 @@ static void zstd_encoder_free(void *state)
     ZSTD_freeCCtx(state);
 }
 
-static int zstd_encoder_reset(void *state, pgb_ctx *ctx)
-{
-    size_t ret = ZSTD_CCtx_reset(state, ZSTD_reset_session_only);
-    return ZSTD_isError(ret) ? zstd_failed(ctx, PGB_ERROR, ret) : PGB_OK;
-}
-
 static int zstd_encode_whole(void *state, pgb_ctx *ctx, const uint8_t *in, size_t in_size, uint8_t *out,
                              size_t out_size, size_t *made)
 {
@@ -131,7 +125,6 @@ const struct pgb_codec_ops pgb_codec_zstd_ops = {
     .encoder_new = zstd_encoder_new,
     .encode = zstd_encode,
     .encoder_free = zstd_encoder_free,
-    .encoder_reset = zstd_encoder_reset,
     .encode_whole = zstd_encode_whole,
     .decoder_new = zstd_decoder_new,
     .decode = zstd_decode,

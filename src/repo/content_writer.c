@@ -25,6 +25,7 @@ struct chunk_table {
 struct pgb_content_writer {
     struct pgb_repo *repo;
     pgb_pack_writer *packs;
+    int codec, level;
     pgb_chunk_compressor *compressor;
     pgb_chunk_encoder *encoder; /* when chunks are stored by a thread of their own */
     char id_domain[32];         /* content ids are per codec: "chunk zstd" */
@@ -90,6 +91,8 @@ int pgb_content_writer_new(pgb_content_writer **out, struct pgb_repo *repo, int 
     if (!w)
         return pgb_error_nomem(repo->ctx);
     w->repo = repo;
+    w->codec = codec;
+    w->level = level;
     w->chunk_capacity = PGB_CHUNK_SIZE;
     w->buffer = malloc(w->chunk_capacity);
     pthread_mutex_init(&w->known_lock, NULL);
@@ -201,10 +204,10 @@ static int chunk_stored(void *payload, size_t entry, size_t chunk, const struct 
     return PGB_OK;
 }
 
-int pgb_content_writer_use_thread(pgb_content_writer *w, int codec, int level, int threads)
+int pgb_content_writer_use_thread(pgb_content_writer *w, int threads)
 {
     return w->encoder ? PGB_OK
-                      : pgb_chunk_encoder_start(&w->encoder, w->repo, codec, level, threads, store_chunk, w);
+                      : pgb_chunk_encoder_start(&w->encoder, w->repo, w->codec, w->level, threads, store_chunk, w);
 }
 
 /* Link the buffered chunk into the file's chain and store it (or find it again). */

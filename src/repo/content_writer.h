@@ -33,13 +33,13 @@ int pgb_content_writer_new(pgb_content_writer **out, struct pgb_repo *repo, int 
                            const struct pgb_file_list *parent);
 
 /*
- * Store new chunks on threads of their own (compression, encryption and
- * storage overlap with reading and hashing, on threads cores). Chunks met
- * again while their first copy is still queued are stored twice: rare, and
- * harmless. A storage made of callbacks keeps the calling thread. Call before
- * the first entry.
+ * Store new chunks on `threads` threads of their own, with the writer's codec
+ * and level (compression, encryption and storage overlap with reading and
+ * hashing). Chunks met again while their first copy is still queued are
+ * stored twice: rare, and harmless. A storage made of callbacks keeps the
+ * calling thread. Call before the first entry.
  */
-int pgb_content_writer_use_thread(pgb_content_writer *w, int codec, int level, int threads);
+int pgb_content_writer_use_thread(pgb_content_writer *w, int threads);
 
 /* Begin an entry. For regular files the bytes follow through _data; size is the expected size (informative). */
 int pgb_content_writer_begin(pgb_content_writer *w, const char *path, int type, uint32_t mode, int64_t mtime,

@@ -23,8 +23,6 @@
 #include "repo/content_writer.h"
 #include "repo/pack.h"
 
-static const char pg_control[] = "global/pg_control";
-
 static int pwrite_all(pgb_ctx *ctx, int fd, const uint8_t *data, size_t size, uint64_t offset, const char *path)
 {
     while (size > 0) {
@@ -55,24 +53,6 @@ void pgb_restore_start_writeback(int fd, uint64_t offset, uint64_t size)
 #endif
 }
 
-/* Read chunk index of e whole into buffer (PGB_CHUNK_SIZE + 1 bytes) and check it against the file's chain. */
-static int read_checked_chunk(struct restore_writer *w, const struct pgb_file_entry *e, size_t index,
-                              uint64_t offset, pgb_chunk_decompressor *decompressor, uint8_t *buffer)
-{
-    struct pgb_repo *repo = w->repo;
-    const struct pgb_chunk_ref *ref = &e->chunks[index].ref;
-    if (ref->plain_size > PGB_CHUNK_SIZE)
-        return pgb_error_set(repo->ctx, PGB_ECORRUPT, "chunk %zu of %s is larger than any chunk this version "
-                             "writes", index, e->path);
-    size_t got = 0;
-    int rc = pgb_chunk_read_whole(repo, ref, decompressor, buffer, PGB_CHUNK_SIZE + 1, &got);
-    if (rc == PGB_OK && !pgb_chunk_matches(e, index, offset, buffer, got))
-        rc = pgb_error_set(repo->ctx, PGB_ECORRUPT, "chunk %zu of %s (bytes %llu to %llu) does not match the "
-                           "file's SHA-256 chain", index, e->path, (unsigned long long)offset,
-                           (unsigned long long)(offset + ref->plain_size));
-    return rc;
-}
-
 /* Write chunks [first, first + count) of a chained file into fd, each checked before it is written. */
 int pgb_restore_write_piece(struct restore_writer *w, const struct pgb_file_entry *e, size_t first, size_t count,
                        int fd, const char *path)
@@ -84,9 +64,10 @@ int pgb_restore_write_piece(struct restore_writer *w, const struct pgb_file_entr
         rc = pgb_chunk_decompressor_new(w->repo->ctx, &w->decompressor);
     uint64_t offset = pgb_chunk_offset(e, first);
     for (size_t i = first; rc == PGB_OK && i < first + count; i++) {
-        rc = read_checked_chunk(w, e, i, offset, w->decompressor, w->chunk_buffer);
+        size_t got = 0;
+        rc = pgb_chunk_read_checked(w->repo, e, i, offset, w->decompressor, w->chunk_buffer, &got);
         if (rc == PGB_OK)
-            rc = pwrite_all(w->repo->ctx, fd, w->chunk_buffer, e->chunks[i].ref.plain_size, offset, path);
+            rc = pwrite_all(w->repo->ctx, fd, w->chunk_buffer, got, offset, path);
         if (rc == PGB_OK)
             rc = pgb_restore_check_canceled(w);
         offset += e->chunks[i].ref.plain_size;
@@ -155,7 +136,7 @@ int pgb_restore_plan_items(pgb_ctx *ctx, const struct pgb_file_list *list, const
         const struct pgb_file_entry *e = &list->entries[i];
         if (e->type != PGB_FILE_REGULAR)
             continue;
-        if (strcmp(e->path, pg_control) == 0) {
+        if (strcmp(e->path, PGB_RESTORE_PG_CONTROL) == 0) {
             *control = e;
             continue;
         }

@@ -23,8 +23,6 @@
 #include "restore/read_workers.h"
 #include "restore/restore_writer.h"
 
-static const char pg_control[] = "global/pg_control";
-
 int pgb_restore_check_canceled(struct restore_writer *w)
 {
     if (pgb_ctx_is_canceled(w->shared->caller))
@@ -301,7 +299,7 @@ int pgb_restore_files(struct pgb_repo *repo, const struct pgb_file_list *list, c
     if (rc == PGB_OK && options->delta) {
         /* The target's old pg_control goes first: a delta restore that fails must not leave a startable mix. */
         char old_control[PATH_MAX];
-        snprintf(old_control, sizeof(old_control), "%s/%s", dir, pg_control);
+        snprintf(old_control, sizeof(old_control), "%s/%s", dir, PGB_RESTORE_PG_CONTROL);
         if (unlink(old_control) != 0 && errno != ENOENT)
             rc = pgb_restore_io_error(repo->ctx, "remove", old_control);
     }

@@ -23,6 +23,9 @@
  */
 enum { PIECE_CHUNKS = 4 };
 
+/* Written last, once every other file is: a half-written restore can never start as a cluster. */
+#define PGB_RESTORE_PG_CONTROL "global/pg_control"
+
 struct restore_item {
     size_t entry;
     size_t first, count; /* chunks [first, first + count) of a piece; count 0: the whole file */

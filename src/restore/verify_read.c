@@ -23,10 +23,11 @@
 #include "core/worker_pool.h"
 #include "pipeline/chunk_decompress.h"
 #include "repo/chunk_check.h"
+#include "repo/content_writer.h"
 #include "repo/pack.h"
 #include "restore/read_workers.h"
 
-#define READ_BUFFER_SIZE ((size_t)1 << 20)
+#define READ_BUFFER_SIZE PGB_CHUNK_SIZE /* a whole chunk, and one byte to catch a longer one */
 
 /*
  * Read every chunk of e through buffer (READ_BUFFER_SIZE bytes); *digest gets the SHA-256 of what came back.
@@ -62,26 +63,11 @@ static int read_file(struct pgb_repo *repo, const struct pgb_file_entry *e, uint
 static int read_chunk(struct pgb_repo *repo, const struct pgb_file_entry *e, size_t index,
                       pgb_chunk_decompressor *decompressor, uint8_t *buffer, char *why, size_t why_size)
 {
-    const struct pgb_chunk_ref *ref = &e->chunks[index].ref;
-    if (ref->plain_size > READ_BUFFER_SIZE) {
-        snprintf(why, why_size, "chunk %zu is larger (%llu bytes) than any chunk this version writes", index,
-                 (unsigned long long)ref->plain_size);
-        return PGB_ECORRUPT;
-    }
     size_t got = 0;
-    /* One byte of room more than the chunk: a chunk that decodes longer than recorded is caught. */
-    int rc = pgb_chunk_read_whole(repo, ref, decompressor, buffer, READ_BUFFER_SIZE + 1, &got);
-    if (rc != PGB_OK) {
+    int rc = pgb_chunk_read_checked(repo, e, index, pgb_chunk_offset(e, index), decompressor, buffer, &got);
+    if (rc != PGB_OK)
         snprintf(why, why_size, "%s", pgb_ctx_errmsg(repo->ctx));
-        return rc;
-    }
-    if (!pgb_chunk_matches(e, index, pgb_chunk_offset(e, index), buffer, got)) {
-        snprintf(why, why_size, "chunk %zu (bytes %llu to %llu) does not match the file's SHA-256 chain", index,
-                 (unsigned long long)pgb_chunk_offset(e, index),
-                 (unsigned long long)(pgb_chunk_offset(e, index) + ref->plain_size));
-        return PGB_ECORRUPT;
-    }
-    return PGB_OK;
+    return rc;
 }
 
 /* What the readers share; workers touch only the atomics and their items' outcomes. */

@@ -78,7 +78,7 @@ static struct pgb_content_stats back_up(const char *id, const struct pgb_file_li
     pgb_content_writer *w;
     CU_ASSERT_EQUAL_FATAL(pgb_content_writer_new(&w, repo, PGB_CODEC_ZSTD, 3, parent), PGB_OK);
     if (threads > 0)
-        CU_ASSERT_EQUAL_FATAL(pgb_content_writer_use_thread(w, PGB_CODEC_ZSTD, 3, threads), PGB_OK);
+        CU_ASSERT_EQUAL_FATAL(pgb_content_writer_use_thread(w, threads), PGB_OK);
     const char *dirs[] = {"base", "base/1"};
     for (int i = 0; i < 2; i++) {
         CU_ASSERT_EQUAL(pgb_content_writer_begin(w, dirs[i], PGB_FILE_DIRECTORY, 0700, 0, NULL), PGB_OK);
