@@ -21,7 +21,9 @@
 #include "repo/file_list.h"
 #include "restore/file_restore.h"
 #include "test_main.h"
+#include "test_repo.h"
 
+static struct pgb_test_repo fixture;
 static pgb_ctx *ctx;
 static pgb_storage *storage;
 static pgb_repo *repo;
@@ -40,33 +42,18 @@ static void write_file(const char *name, const uint8_t *data, size_t size, mode_
 
 static int setup(void)
 {
-    snprintf(root, sizeof(root), "/tmp/pgb-content-XXXXXX");
-    if (!mkdtemp(root))
+    if (pgb_test_repo_open(&fixture, "pgb-content"))
         return 1;
+    ctx = fixture.ctx, storage = fixture.storage, repo = fixture.repo;
+    snprintf(root, sizeof(root), "%s", fixture.root);
     snprintf(source, sizeof(source), "%s/source", root);
-    snprintf(repo_dir, sizeof(repo_dir), "%s/repo", root);
-    char pass[128];
-    snprintf(pass, sizeof(pass), "%s/pass", root);
-    FILE *f = fopen(pass, "w");
-    fputs("content test\n", f);
-    fclose(f);
-    chmod(pass, 0600);
-    pgb_options *o;
-    if (pgb_ctx_new(&ctx) || pgb_storage_open(&storage, ctx, repo_dir, NULL) || pgb_options_new(&o, ctx) ||
-        pgb_options_set(o, "passphrase-file", pass) || pgb_repo_init(&repo, storage, o))
-        return 1;
-    pgb_options_free(o);
+    snprintf(repo_dir, sizeof(repo_dir), "%s", fixture.repo_dir);
     return 0;
 }
 
 static int teardown(void)
 {
-    pgb_repo_close(repo);
-    pgb_storage_free(storage);
-    pgb_ctx_free(ctx);
-    char command[128];
-    snprintf(command, sizeof(command), "rm -rf '%s'", root);
-    return system(command) != 0;
+    return pgb_test_repo_close(&fixture);
 }
 
 /*

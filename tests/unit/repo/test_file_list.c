@@ -23,9 +23,11 @@
 #include "repo/repo.h"
 #include "test_data.h"
 #include "test_main.h"
+#include "test_repo.h"
 
 #define MIB ((size_t)1024 * 1024)
 
+static struct pgb_test_repo fixture;
 static pgb_ctx *ctx;
 static pgb_storage *storage;
 static pgb_repo *repo;
@@ -35,46 +37,21 @@ static const size_t file_size = 2 * MIB + 1000;
 
 static int setup(void)
 {
-    snprintf(root, sizeof(root), "/tmp/pgb-file-list-XXXXXX");
-    if (!mkdtemp(root))
+    if (pgb_test_repo_open(&fixture, "pgb-file-list"))
         return 1;
-    /* Writer key files go under $HOME/.config by default: keep them in the temp folder. */
-    char home[128], repo_dir[128], pass[128];
-    snprintf(home, sizeof(home), "%s/home", root);
-    mkdir(home, 0700);
-    setenv("HOME", home, 1);
-    unsetenv("XDG_CONFIG_HOME");
-    snprintf(repo_dir, sizeof(repo_dir), "%s/repo", root);
-    snprintf(pass, sizeof(pass), "%s/pass", root);
-    FILE *f = fopen(pass, "w");
-    if (!f)
-        return 1;
-    fputs("file list test\n", f);
-    fclose(f);
-    chmod(pass, 0600);
+    ctx = fixture.ctx, storage = fixture.storage, repo = fixture.repo;
+    snprintf(root, sizeof(root), "%s", fixture.root);
     file_data = malloc(file_size);
     if (!file_data)
         return 1;
-    uint64_t seed = 0xa4093822299f31d0ull;
-    for (size_t i = 0; i < file_size; i++)
-        file_data[i] = (uint8_t)(test_xorshift(&seed) >> 24);
-    pgb_options *o;
-    if (pgb_ctx_new(&ctx) || pgb_storage_open(&storage, ctx, repo_dir, NULL) || pgb_options_new(&o, ctx) ||
-        pgb_options_set(o, "passphrase-file", pass) || pgb_repo_init(&repo, storage, o))
-        return 1;
-    pgb_options_free(o);
+    test_fill_random(file_data, file_size, 0xa4093822299f31d0ull);
     return 0;
 }
 
 static int teardown(void)
 {
-    pgb_repo_close(repo);
-    pgb_storage_free(storage);
-    pgb_ctx_free(ctx);
     free(file_data);
-    char command[128];
-    snprintf(command, sizeof(command), "rm -rf '%s'", root);
-    return system(command) != 0;
+    return pgb_test_repo_close(&fixture);
 }
 
 static void sha256_of(const uint8_t *bytes, size_t size, uint8_t out[32])

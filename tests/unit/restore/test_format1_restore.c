@@ -25,9 +25,11 @@
 #include "restore/file_restore.h"
 #include "test_data.h"
 #include "test_main.h"
+#include "test_repo.h"
 
 #define MIB ((size_t)1024 * 1024)
 
+static struct pgb_test_repo fixture;
 static pgb_ctx *ctx;
 static pgb_storage *storage;
 static pgb_repo *repo;
@@ -44,27 +46,10 @@ static uint8_t *contents[FILE_COUNT];
 
 static int setup(void)
 {
-    snprintf(root, sizeof(root), "/tmp/pgb-format1-XXXXXX");
-    if (!mkdtemp(root))
+    if (pgb_test_repo_open(&fixture, "pgb-format1"))
         return 1;
-    char home[128], repo_dir[128], pass[128];
-    snprintf(home, sizeof(home), "%s/home", root);
-    mkdir(home, 0700);
-    setenv("HOME", home, 1);
-    unsetenv("XDG_CONFIG_HOME");
-    snprintf(repo_dir, sizeof(repo_dir), "%s/repo", root);
-    snprintf(pass, sizeof(pass), "%s/pass", root);
-    FILE *f = fopen(pass, "w");
-    if (!f)
-        return 1;
-    fputs("format 1 restore test\n", f);
-    fclose(f);
-    chmod(pass, 0600);
-    pgb_options *o;
-    if (pgb_ctx_new(&ctx) || pgb_storage_open(&storage, ctx, repo_dir, NULL) || pgb_options_new(&o, ctx) ||
-        pgb_options_set(o, "passphrase-file", pass) || pgb_repo_init(&repo, storage, o))
-        return 1;
-    pgb_options_free(o);
+    ctx = fixture.ctx, storage = fixture.storage, repo = fixture.repo;
+    snprintf(root, sizeof(root), "%s", fixture.root);
     for (int i = 0; i < FILE_COUNT; i++) {
         contents[i] = malloc(files[i].size + 1);
         if (!contents[i])
@@ -78,12 +63,7 @@ static int teardown(void)
 {
     for (int i = 0; i < FILE_COUNT; i++)
         free(contents[i]);
-    pgb_repo_close(repo);
-    pgb_storage_free(storage);
-    pgb_ctx_free(ctx);
-    char command[128];
-    snprintf(command, sizeof(command), "rm -rf '%s'", root);
-    return system(command) != 0;
+    return pgb_test_repo_close(&fixture);
 }
 
 /* Append one regular file of list to json as version 1 wrote it: the chunks' own SHA-256 as their sixth field. */

@@ -23,7 +23,9 @@
 #include "repo/pack.h"
 #include "restore/file_restore.h"
 #include "test_main.h"
+#include "test_repo.h"
 
+static struct pgb_test_repo fixture;
 static pgb_ctx *ctx;
 static pgb_storage *storage;
 static pgb_repo *repo;
@@ -49,33 +51,18 @@ static const char *const folders[] = {"base", "base/1", "base/5", "global", "pg_
 
 static int setup(void)
 {
-    snprintf(root, sizeof(root), "/tmp/pgb-prestore-XXXXXX");
-    if (!mkdtemp(root))
+    if (pgb_test_repo_open(&fixture, "pgb-prestore"))
         return 1;
+    ctx = fixture.ctx, storage = fixture.storage, repo = fixture.repo;
+    snprintf(root, sizeof(root), "%s", fixture.root);
     snprintf(source, sizeof(source), "%s/source", root);
-    snprintf(repo_dir, sizeof(repo_dir), "%s/repo", root);
-    char pass[128];
-    snprintf(pass, sizeof(pass), "%s/pass", root);
-    FILE *f = fopen(pass, "w");
-    fputs("parallel restore test\n", f);
-    fclose(f);
-    chmod(pass, 0600);
-    pgb_options *o;
-    if (pgb_ctx_new(&ctx) || pgb_storage_open(&storage, ctx, repo_dir, NULL) || pgb_options_new(&o, ctx) ||
-        pgb_options_set(o, "passphrase-file", pass) || pgb_repo_init(&repo, storage, o))
-        return 1;
-    pgb_options_free(o);
+    snprintf(repo_dir, sizeof(repo_dir), "%s", fixture.repo_dir);
     return 0;
 }
 
 static int teardown(void)
 {
-    pgb_repo_close(repo);
-    pgb_storage_free(storage);
-    pgb_ctx_free(ctx);
-    char command[128];
-    snprintf(command, sizeof(command), "rm -rf '%s'", root);
-    return system(command) != 0;
+    return pgb_test_repo_close(&fixture);
 }
 
 /* Write the source tree and back it up, in the order a backup lists it (pg_control last). */
